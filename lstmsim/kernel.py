@@ -224,7 +224,9 @@ def run_sequence(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule
             if has_t[t]:
                 _backward(net, sc, Y, t)
                 if update_mode == UPDATE_STEP:
-                    _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr)
+                    if not _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr):
+                        diverged_at = t
+                        break
         # ---- this step's hidden activations become next step's sources -------------------------
         for c in range(Nc):
             a[a_c + c] = yc[c]
@@ -235,7 +237,8 @@ def run_sequence(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule
             a[a_h + i] = yh[i]
 
     if learn and update_mode == UPDATE_SEQUENCE and diverged_at < 0:
-        _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr)
+        if not _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr):
+            diverged_at = L - 1
 
     st = sc.stats
     st[STAT_ABS] = sum_abs / n_judged if n_judged > 0 else 0.0
@@ -290,17 +293,21 @@ def _backward(net, sc, Y, t):
 
 @njit(cache=True)
 def _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr):
-    """w <- w + lr * dW on existing connections; dW is cleared."""
+    """w <- w + lr * dW on existing connections; dW is cleared. False if a weight is not finite."""
     R, D = W_h.shape
+    total = 0.0
     for r in range(R):
         for d in range(D):
             W_h[r, d] += lr * dW_h[r, d] * M_h[r, d]
             dW_h[r, d] = 0.0
+            total += W_h[r, d] * 0.0  # stays 0 unless a weight is inf or nan
     K, Do = W_o.shape
     for k in range(K):
         for d in range(Do):
             W_o[k, d] += lr * dW_o[k, d] * M_o[k, d]
             dW_o[k, d] = 0.0
+            total += W_o[k, d] * 0.0
+    return total == 0.0
 
 
 @njit(cache=True)

@@ -129,8 +129,6 @@ def run_chunk(net, sc, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
             cnt[1] += L
         if st[STAT_DIVERGED_AT] >= 0:
             return i + 1, EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
-        if rules.stop_kind == STOP_NONE:
-            continue
         # ---- sliding window of the last `window` sequences -----------------------------------
         pos = ints[I_POS]
         err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
@@ -157,7 +155,7 @@ def run_chunk(net, sc, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
                 total += stop.ring_err[w]
             stop.err_sum[0] = total
         ints[I_POS] = pos
-        if ints[I_FILLED] < window:
+        if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
             continue
         if rules.stop_kind == STOP_ST3:
             if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:

@@ -1,0 +1,59 @@
+"""Command line: `python -m lstmsim [COMMAND] key=value ...`.
+
+Without a command, trains one network (`task=adding` by default). Any UserError becomes one line
+on stderr and exit code 2; nothing else is caught, so a real bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from .errors import UserError
+
+USAGE = """usage: python -m lstmsim [task=NAME] [key=value ...]     train one network
+       python -m lstmsim list                               the tasks and their paper numbers
+see README.md for every command and key"""
+
+
+def cmd_run(args: list[str]) -> int:
+    from . import config
+    from .runner import run_config
+
+    cfg = config.load("adding", config.parse_overrides(args))
+    summary = run_config(cfg)
+    print(summary["run_dir"])
+    return 0 if summary["status"] in ("solved", "capped", "completed") else 1
+
+
+def cmd_list(args: list[str]) -> int:
+    from .tasklist import print_task_list
+
+    if args:
+        raise UserError(f"list takes no arguments, got {' '.join(args)!r}")
+    print_task_list()
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {"list": cmd_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    try:
+        if argv and "=" not in argv[0]:
+            name = argv[0]
+            if name not in COMMANDS:
+                raise UserError(f"unknown command {name!r}; choose one of {', '.join(COMMANDS)} "
+                                "or give key=value settings")
+            return COMMANDS[name](argv[1:])
+        return cmd_run(argv)
+    except UserError as exc:
+        print(f"lstmsim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lstmsim: interrupted", file=sys.stderr)
+        return 130

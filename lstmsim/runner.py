@@ -1,0 +1,227 @@
+"""One run, end to end: folder, config, training in compiled chunks, test, summary.
+
+Python only sits between chunks (a fraction of a second of compiled work each): it shows progress,
+and handles the events the compiled loop returns (stop rule fired, evaluation point, divergence).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from . import __version__
+from . import config as config_mod
+from .errors import UserError
+from .progress import Display
+from .training import LOG_CAPACITY, Training
+from .train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_LEVEL, EVENT_REC_FULL, EVENT_STOP,
+                         I_FILLED, I_LEVEL, I_SEQS, I_STEPS, I_WRONG)
+
+CHUNK_SECONDS = 0.25  # aim for chunks of about this much compiled work
+
+
+def run(task: str = "adding", **overrides) -> dict:
+    """Train one network as `python -m lstmsim task=... key=value ...` does; returns the summary."""
+    cfg = config_mod.load(task, overrides)
+    return run_config(cfg)
+
+
+def run_config(cfg) -> dict:
+    run_dir = make_run_dir(Path(cfg.out), cfg.task, cfg.seed)
+    (run_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
+    started = time.time()
+    training = Training(cfg)
+    with Display(cfg.progress, f"lstmsim {cfg.task} seed={cfg.seed}") as display:
+        t0 = time.perf_counter()
+        training.compile()
+        compile_seconds = time.perf_counter() - t0
+        if compile_seconds > 1.0:
+            display.message(f"compiled kernels in {compile_seconds:.1f} s (cached for next runs)")
+        outcome = train(training, display)
+        test = training.evaluate(int(cfg.test_size))
+        save_weights(run_dir / "weights.npz", training)
+        summary = make_summary(cfg, training, outcome, test, run_dir, started)
+        write_json_atomic(run_dir / "summary.json", summary)
+        display.message(result_line(summary))
+    return summary
+
+
+def train(training: Training, display: Display) -> dict:
+    """Advance until the stop rule fires, the cap is reached or the run diverges."""
+    cfg = training.cfg
+    cap = int(cfg.max_sequences)
+    ints = training.stop.ints
+    chunk, train_seconds = 200, 0.0
+    status, solved_at, diverged, evaluations = "capped", None, None, []
+    check_every = int(cfg.test_every) if cfg.stop == "test" else 0
+    first_met: dict[str, int] = {}
+    while ints[I_SEQS] < cap:
+        todo = min(chunk, cap - ints[I_SEQS])
+        if check_every:  # chunks end exactly at the periodic checks
+            todo = min(todo, check_every - ints[I_SEQS] % check_every)
+        t0 = time.perf_counter()
+        done, event, div_step = training.advance(todo)
+        dt = time.perf_counter() - t0
+        train_seconds += dt
+        chunk = _next_chunk(chunk, done, dt)
+        display.update(_progress_state(training, train_seconds))
+        if check_every and ints[I_SEQS] % check_every == 0 and event in (EVENT_DONE, EVENT_REC_FULL):
+            finished, record = training.kind.check(training)
+            record["sequences"] = int(ints[I_SEQS])
+            evaluations.append(record)
+            for name, met in record.get("criteria", {}).items():
+                if met and name not in first_met:
+                    first_met[name] = int(ints[I_SEQS])
+            if finished:
+                status, solved_at = "solved", int(ints[I_SEQS])
+                break
+        if event == EVENT_STOP:
+            status, solved_at = "solved", int(ints[I_SEQS])
+            if cfg.stop == "nseq":
+                evaluations.append(_evaluation(training))
+            break
+        if event == EVENT_LEVEL:
+            evaluations.append(_evaluation(training))
+        elif event == EVENT_DIVERGED:
+            status = "diverged"
+            diverged = {"sequence": int(ints[I_SEQS]) - 1, "step": int(div_step)}
+            break
+        elif event == EVENT_REC_FULL:
+            training.recorder.count[:] = 0  # no trace writer in this path: drop the records
+    if status == "capped" and cfg.stop == "none":
+        status = "completed"
+    display.update(_progress_state(training, train_seconds), final=True)
+    return {"status": status, "solved_at": solved_at, "diverged": diverged,
+            "evaluations": evaluations, "criteria_first_met": first_met,
+            "train_seconds": train_seconds}
+
+
+def _evaluation(training: Training) -> dict:
+    """A test at an evaluation point (Exp. 5's n_seq levels) on a fresh test stream."""
+    level = int(training.stop.levels[int(training.stop.ints[I_LEVEL]) - 1])
+    stats = training.evaluate(int(training.cfg.test_size))
+    stats.pop("arrays")
+    return {"level": level, "sequences": int(training.stop.ints[I_SEQS]), **stats}
+
+
+def _next_chunk(chunk: int, done: int, seconds: float) -> int:
+    if done < chunk or seconds <= 0:
+        return chunk
+    scaled = int(chunk * CHUNK_SECONDS / max(seconds, 1e-6))
+    return max(50, min(LOG_CAPACITY, scaled, 4 * chunk))
+
+
+def _progress_state(training: Training, train_seconds: float) -> dict:
+    ints, cfg = training.stop.ints, training.cfg
+    filled = int(ints[I_FILLED])
+    rate = ints[I_STEPS] / train_seconds if train_seconds > 0 else 0.0
+    seq_rate = ints[I_SEQS] / train_seconds if train_seconds > 0 else 0.0
+    left = int(cfg.max_sequences) - int(ints[I_SEQS])
+    return {
+        "sequences": int(ints[I_SEQS]), "max_sequences": int(cfg.max_sequences),
+        "avg_error": float(training.stop.err_sum[0] / filled) if filled else float("nan"),
+        "wrong": int(ints[I_WRONG]), "window": filled,
+        "steps_per_second": rate, "eta_seconds": left / seq_rate if seq_rate > 0 else None,
+    }
+
+
+def make_summary(cfg, training: Training, outcome: dict, test: dict, run_dir: Path,
+                 started: float) -> dict:
+    ints = training.stop.ints
+    test = {k: v for k, v in test.items() if k != "arrays"}
+    steps = int(ints[I_STEPS])
+    secs = outcome["train_seconds"]
+    return {
+        "task": cfg.task, "kind": cfg.kind, "seed": int(cfg.seed), "status": outcome["status"],
+        "sequences_trained": int(ints[I_SEQS]), "steps_trained": steps,
+        "solved": outcome["status"] == "solved", "sequences_to_solve": outcome["solved_at"],
+        "diverged_at": outcome["diverged"], "evaluations": outcome["evaluations"],
+        "criteria_first_met": outcome["criteria_first_met"],
+        "correct_rule": cfg.correct if test["rule"] != "rank" else "rank",
+        **{k: test[k] for k in ("test_size", "test_wrong", "test_wrong_abs", "test_wrong_squared",
+                                "test_mean_abs_error", "test_mse", "test_max_abs_error")},
+        "train_window_wrong": int(ints[I_WRONG]),
+        "n_weights": training.n_weights,
+        "steps_per_second": steps / secs if secs > 0 else None,
+        "train_seconds": secs, "wall_seconds": time.time() - started,
+        "paper": paper_row(cfg),
+        "lstmsim_version": __version__, "numba_version": numba.__version__,
+        "numpy_version": np.__version__, "run_dir": str(run_dir),
+    }
+
+
+def paper_row(cfg) -> dict | None:
+    """The paper's reported row for this setting: the preset's row whose keys match the config."""
+    paper = cfg.get("paper")
+    if not paper:
+        return None
+    paper = config_mod.OmegaConf.to_container(paper) if not isinstance(paper, dict) else paper
+    for row in paper.get("rows", []):
+        keys = [k for k in row if k in cfg and k not in ("paper",)]
+        if all(str(cfg[k]) == str(row[k]) for k in keys):
+            return {"table": paper.get("table"), "trials": paper.get("trials"), **row}
+    return None
+
+
+def result_line(summary: dict) -> str:
+    s = summary
+    solved = (f"solved after {s['sequences_to_solve']:,} sequences" if s["solved"]
+              else f"{s['status']} at {s['sequences_trained']:,} sequences")
+    line = (f"{s['task']} seed={s['seed']}: {solved}; test {s['test_wrong']}/{s['test_size']} "
+            f"wrong ({s['correct_rule']} rule; abs {s['test_wrong_abs']}, squared "
+            f"{s['test_wrong_squared']}), mean |err| {s['test_mean_abs_error']:.4f}; "
+            f"{(s['steps_per_second'] or 0) / 1e6:.2f} M steps/s")
+    p = s.get("paper")
+    if p and p.get("success_after") is not None:
+        line += (f"  | paper (Table {p.get('table')}, mean of {p.get('trials')}): success after "
+                 f"{p['success_after']:,}, {p.get('wrong', '?')} wrong")
+    return line
+
+
+def make_run_dir(out: Path, task: str, seed: int) -> Path:
+    """A new folder out/task/<time>-seed<seed>-<random>; never shared by two runs."""
+    parent = out / Path(task).stem
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(100):
+            name = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{seed}-{secrets.token_hex(3)}"
+            try:
+                (parent / name).mkdir()
+                return parent / name
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise UserError(f"out={str(out)!r}: cannot create the run folder ({exc.strerror})") from None
+    raise UserError(f"out={str(out)!r}: could not find a free run folder name")
+
+
+def save_weights(path: Path, training: Training) -> None:
+    """Initial and final weights (W_h: rows feed-by sources, W_o), written atomically."""
+    tmp = path.with_name(path.name + ".tmp.npz")
+    W_h0, W_o0 = training.initial_weights
+    np.savez(tmp, W_h_initial=W_h0, W_o_initial=W_o0, W_h=training.net.W_h, W_o=training.net.W_o,
+             M_h=training.net.M_h, M_o=training.net.M_o)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=2, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -32,8 +32,16 @@ def run(task: str = "adding", **overrides) -> dict:
     return run_config(cfg)
 
 
-def run_config(cfg) -> dict:
-    run_dir = make_run_dir(Path(cfg.out), cfg.task, cfg.seed)
+def run_config(cfg, run_dir: Path | None = None) -> dict:
+    """Run a validated config. `run_dir` (created if missing) overrides the default new folder."""
+    if run_dir is None:
+        run_dir = make_run_dir(Path(cfg.out), cfg.task, cfg.seed)
+    else:
+        run_dir = Path(run_dir)
+        try:
+            run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create run folder {str(run_dir)!r} ({exc.strerror})") from None
     (run_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     started = time.time()
     training = Training(cfg)

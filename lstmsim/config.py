@@ -58,7 +58,10 @@ class RunConfig:
     reset: float = 0.0  # previous-step activations at sequence start (JKU: 0.5)
     # ---- learning (spec §3) ----
     lr: float = 0.5
-    update: str = "sequence"  # sequence | step
+    update: str = "sequence"  # sequence | step | delayed (JKU: applied after the next sequence's first step)
+    # diagnostic, not the 1997 algorithm: keep these cell-input weights at their initial values
+    # (cell_bias: from the bias; cell_gates: from y_in(t-1), y_out(t-1); cell_cells: from y_c(t-1))
+    freeze: List[str] = field(default_factory=list)
     # ---- judging and stopping (spec §4, §7 items 16, 20) ----
     correct: str = "abs"  # abs: |t-y| < threshold; squared: (t-y)^2 < threshold
     threshold: float = 0.04
@@ -76,7 +79,7 @@ class RunConfig:
 
 CHOICES = {
     "progress": ("auto", "rich", "plain", "none"),
-    "update": ("sequence", "step"),
+    "update": ("sequence", "step", "delayed"),
     "correct": ("abs", "squared"),
     "judge": ("all", "last"),
     "stop": ("st3", "nseq", "test", "none"),
@@ -87,6 +90,7 @@ CHOICES = {
     "g": ("g2", "g1"),
     "h": ("h1", "id"),
 }
+FREEZE_GROUPS = ("cell_bias", "cell_gates", "cell_cells")
 POSITIVE_INTS = ("max_sequences", "window", "test_size", "test_every")
 NON_NEGATIVE_INTS = ("hidden_units", "trace.first", "trace.every", "trace.test", "trace.weights_every")
 
@@ -188,6 +192,10 @@ def validate(cfg: DictConfig) -> None:
         raise UserError(f"reset={cfg.reset}: must be a finite number")
     if cfg.seed < 0:
         raise UserError(f"seed={cfg.seed}: must be >= 0")
+    bad = [f for f in cfg.freeze if f not in FREEZE_GROUPS]
+    if bad:
+        raise UserError(f"freeze={list(cfg.freeze)}: unknown group {bad[0]!r}; choose from "
+                        f"{', '.join(FREEZE_GROUPS)}")
     if cfg.stop == "nseq" and not cfg.nseq_levels:
         raise UserError("stop=nseq needs nseq_levels, e.g. nseq_levels=[140,13]")
     if any(int(v) < 1 for v in cfg.nseq_levels):

@@ -24,6 +24,8 @@ from .network import Net
 
 UPDATE_SEQUENCE = 0  # accumulate over the sequence, apply at its end (paper/JKU default)
 UPDATE_STEP = 1  # apply at every step that has a target (RTRL-style)
+UPDATE_DELAYED = 2  # JKU lstm.c's timing: a sequence's sum is applied after the first step of the
+#                     next sequence has run with the old weights (that step's term joins the sum)
 
 RULE_ABS = 0  # correct when every judged |t - y| < threshold (the paper's literal rule)
 RULE_SQUARED = 1  # correct when every judged (t - y)^2 < threshold (spec §7 item 20)
@@ -118,7 +120,7 @@ def run_sequence(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule
         a[d] = reset
     a[D - 1] = 1.0
     b[Do - 1] = 1.0
-    if learn:
+    if learn and update_mode != UPDATE_DELAYED:  # delayed: dW holds the previous sequence's sum
         dW_h[:, :] = 0.0
         dW_o[:, :] = 0.0
 
@@ -227,6 +229,10 @@ def run_sequence(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule
                     if not _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr):
                         diverged_at = t
                         break
+            if update_mode == UPDATE_DELAYED and t == 0:
+                if not _apply(W_h, M_h, dW_h, W_o, M_o, dW_o, lr):
+                    diverged_at = t
+                    break
         # ---- this step's hidden activations become next step's sources -------------------------
         for c in range(Nc):
             a[a_c + c] = yc[c]

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_SEQUENCE, UPDATE_STEP, make_scratch,
-                     rec_width)
+from .kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_SEQUENCE, UPDATE_STEP,
+                     make_scratch, rec_width)
 from .network import InitSpec, build, weight_count
 from .task_kinds import TASK_KINDS
 from .topology import Topology, parse_blocks
 from .train_loop import (EVENT_DONE, STOP_NONE, STOP_NSEQ, STOP_ST3, Rules, new_log, new_recorder,
                          new_stop_state, run_chunk)
 
+UPDATE_MODES = {"sequence": UPDATE_SEQUENCE, "step": UPDATE_STEP, "delayed": UPDATE_DELAYED}
 STOP_KINDS = {"none": STOP_NONE, "test": STOP_NONE, "st3": STOP_ST3, "nseq": STOP_NSEQ}
 LOG_CAPACITY = 1 << 16  # most sequences one chunk may process
 
@@ -49,6 +50,7 @@ class Training:
         self.n_weights = weight_count(self.topology)
         init_ss, train_ss, test_ss, data_ss = np.random.SeedSequence(cfg.seed).spawn(4)
         self.net = build(self.topology, init_spec_of(cfg), _rng(init_ss))
+        freeze_cell_inputs(self.net, self.topology, list(cfg.freeze))
         self.initial_weights = (self.net.W_h.copy(), self.net.W_o.copy())
         self.train_rng, self.test_rng = _rng(train_ss), _rng(test_ss)
         self.data = self.kind.make_data(cfg, _rng(data_ss)) if self.kind.make_data else {}
@@ -61,7 +63,7 @@ class Training:
         self.scratch = make_scratch(self.net)
         self.rules = Rules(
             gen_id=self.kind.gen_id, lr=float(cfg.lr), learn=True,
-            update_mode=UPDATE_STEP if cfg.update == "step" else UPDATE_SEQUENCE,
+            update_mode=UPDATE_MODES[cfg["update"]],
             reset=float(cfg.reset), rule=rule_of(cfg), threshold=float(cfg.threshold),
             judge_last=int(cfg.judge == "last"), stop_kind=STOP_KINDS[cfg.stop],
             beta=float(cfg.beta), avg_sq=int(cfg.avg_error == "mse"),
@@ -111,6 +113,19 @@ class Training:
 
     def weights(self) -> tuple[np.ndarray, np.ndarray]:
         return self.net.W_h, self.net.W_o
+
+
+def freeze_cell_inputs(net, top: Topology, groups: list[str]) -> None:
+    """Diagnostic (issue 9), not the 1997 rule: stop learning on some cell-input weights.
+
+    Their mask entries become 0, so the kernels never change them; they keep their initial values
+    and still act in the forward pass. The reported weight count stays the topology's.
+    """
+    cols = {"cell_bias": [top.a_bias],
+            "cell_gates": list(range(top.a_in_gates, top.a_hidden)),
+            "cell_cells": list(range(top.a_cells, top.a_in_gates))}
+    for group in groups:
+        net.M_h[: top.n_cells, cols[group]] = 0.0
 
 
 def test_stats(arrays: dict, threshold: float, rule: int) -> dict:

@@ -10,3 +10,21 @@ def run(task: str = "adding", **overrides) -> dict:
     from .runner import run as _run
 
     return _run(task, **overrides)
+
+
+def sweep(task="adding", trials: int = 1, seed: int = 0, workers=None, executor: str = "local",
+          out: str = "runs", progress: str = "auto", **overrides) -> list:
+    """Many trials of one or more settings (a list value is an axis: `T=[500, 1000]`), like
+    `python -m lstmsim sweep`; returns the per-trial summaries (see lstmsim/sweep_api.py)."""
+    from .sweep_api import sweep as _sweep
+
+    return _sweep(task, trials=trials, seed=seed, workers=workers, executor=executor, out=out,
+                  progress=progress, **overrides)
+
+
+def reproduce(table, trials=None, **options):
+    """Run the paper's Table `table` like `python -m lstmsim reproduce`; returns the SweepResult
+    (its `.rows` are the side-by-side rows; `lstmsim.report.side_by_side` draws them)."""
+    from .sweep_api import reproduce as _reproduce
+
+    return _reproduce(table, trials=trials, **options)

@@ -13,6 +13,8 @@ from .errors import UserError
 
 USAGE = """usage: python -m lstmsim [task=NAME] [key=value ...]     train one network
        python -m lstmsim list                               the tasks and their paper numbers
+       python -m lstmsim sweep task=adding T=100,500 trials=10 [workers=2] [executor=local|dask]
+       python -m lstmsim reproduce table=N [trials=...] [max_sequences=...]   a paper table
 see README.md for every command and key"""
 
 
@@ -35,7 +37,20 @@ def cmd_list(args: list[str]) -> int:
     return 0
 
 
+def cmd_sweep(args: list[str]) -> int:
+    from .sweep_api import cmd_sweep as run_sweep_command
+
+    return run_sweep_command(args)
+
+
+def cmd_reproduce(args: list[str]) -> int:
+    from .sweep_api import cmd_reproduce as run_reproduce_command
+
+    return run_reproduce_command(args)
+
+
 COMMANDS: dict[str, Callable[[list[str]], int]] = {"list": cmd_list}
+COMMANDS.update(sweep=cmd_sweep, reproduce=cmd_reproduce)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,413 @@
+"""Sweeps: the Cartesian product of settings times trials, run by any executor, restartable.
+
+    python -m lstmsim sweep task=adding T=100,500,1000 trials=10 [seed=0] [workers=2]
+                            [executor=local|serial|dask|dask://HOST:PORT] [out=runs]
+                            [progress=auto|rich|plain|none] [any run key=value or =v1,v2,...]
+
+A comma at the top level of a value separates the values of an axis; commas inside brackets do not
+(`in_gate_bias=[-3,-6],[-2,-4]` is two values). A text key whose value itself contains a comma is
+written in brackets (`blocks=[1,2]` is the one value `1,2`).
+
+The sweep folder is `<out>/sweeps/<tasks>-<hash>`: the hash is of the settings (task and resolved
+override values, in any order) and the root seed, not of the trial count, the executor or the
+display, so rerunning the same command finds the same folder, and more trials extend it. Trial k
+of a setting lives in `<setting>/trial-<k>` and runs with seed `trial.trial_seed(root, k)`. A trial
+whose summary.json is valid and whose config.yaml equals the config it would run now is reused;
+any other trial folder is removed and the trial run again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import json
+import os
+import re
+import shutil
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from . import config as config_mod
+from . import report as report_mod
+from .errors import UserError
+from .executors import check as check_executor
+from .executors import open_executor
+from .sweep_display import SweepDisplay
+from .trial import PROGRESS_FILE, run_trial, trial_seed
+
+SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress")
+IGNORED_IN_CHECK = ("out", "progress", "paper", "description")
+
+
+@dataclass
+class Setting:
+    task: str
+    overrides: dict  # as given (strings from the command line, Python values from the API)
+    resolved: dict  # the resolved value of each override key (for hashing, labels, matching)
+    base_config: dict  # the full resolved config (seed 0), for matching paper rows
+    config_text: dict  # config.yaml as a trial writes it (seed 0, interpolations kept)
+    trials: int
+    axes: dict = field(default_factory=dict)  # the keys that vary across the sweep: key -> value
+    label: str = ""
+    dirname: str = ""
+
+
+@dataclass(frozen=True)
+class Trial:
+    setting: int  # index into Plan.settings
+    index: int
+    seed: int
+    run_dir: Path
+
+
+@dataclass
+class Plan:
+    name: str
+    folder: Path
+    root_seed: int
+    settings: list
+    trials: list
+
+
+@dataclass
+class SweepResult:
+    plan: Plan
+    summaries: list  # one per trial, in plan order (status "error" for a trial that failed)
+    ran: int
+    reused: int
+    errors: int
+    rows: list = field(default_factory=list)  # report rows (report.ReportRow)
+
+
+# ---- options and values -----------------------------------------------------------------------
+def split_values(key: str, text: str) -> list[str]:
+    """'100,500' -> ['100', '500']; '[-3,-6],[-2,-4]' -> ['[-3,-6]', '[-2,-4]']."""
+    parts, depth, cur = [], 0, ""
+    for ch in str(text):
+        if ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+            if depth < 0:
+                break
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if depth != 0:
+        raise UserError(f"{key}={text!r}: unbalanced brackets")
+    parts.append(cur)
+    if any(not p.strip() for p in parts):
+        raise UserError(f"{key}={text!r}: empty value in a comma-separated list")
+    return [p.strip() for p in parts]
+
+
+def sweep_options(opts: dict) -> dict:
+    """Validated sweep keys (trials, seed, workers, executor, out, progress) with defaults."""
+    out = {"trials": 1, "seed": 0, "workers": default_workers(), "executor": "local", "out": "runs",
+           "progress": "auto"}
+    for key, value in opts.items():
+        if key in ("trials", "seed", "workers") and value is not None:
+            low = 0 if key == "seed" else 1
+            try:
+                number = int(str(value).strip())
+            except ValueError:
+                number = None
+            if number is None or number < low or isinstance(value, float):
+                raise UserError(f"{key}={value!r}: expected one integer >= {low}")
+            out[key] = number
+        elif value is not None:
+            out[key] = str(value)
+    if out["progress"] not in config_mod.CHOICES["progress"]:
+        raise UserError(f"progress={out['progress']!r}: choose one of "
+                        f"{', '.join(config_mod.CHOICES['progress'])}")
+    check_executor(out["executor"], out["workers"])
+    return out
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+# ---- the plan ---------------------------------------------------------------------------------
+def make_settings(tasks: list[str], axes: list[tuple[str, list]], fixed: dict, trials: int,
+                  ) -> list[Setting]:
+    """The Cartesian product tasks x axes, each with the fixed overrides; validated."""
+    settings = []
+    keys = [k for k, _ in axes]
+    for task in tasks:
+        for combo in itertools.product(*(values for _, values in axes)):
+            overrides = {**fixed, **dict(zip(keys, combo))}
+            settings.append(resolve_setting(task, overrides, trials))
+    return settings
+
+
+def resolve_setting(task: str, overrides: dict, trials: int) -> Setting:
+    overrides = dict(overrides)
+    base = config_mod.load(task, {})
+    for key, value in overrides.items():  # `blocks=[1,2]`: brackets around a text value
+        if (isinstance(value, str) and value.startswith("[") and value.endswith("]")
+                and isinstance(OmegaConf.select(base, key, default=None), str)):
+            overrides[key] = value[1:-1]
+    cfg = config_mod.load(task, {**overrides, "seed": 0})
+    full = OmegaConf.to_container(cfg, resolve=True)
+    resolved = {k: _plain(OmegaConf.select(cfg, k)) for k in overrides}
+    text = yaml.safe_load(config_mod.to_yaml(cfg))
+    return Setting(task=str(cfg.task), overrides=overrides, resolved=resolved, base_config=full,
+                   config_text=text, trials=trials)
+
+
+def make_plan(settings: list[Setting], root_seed: int, out: str, prefix: str | None = None,
+              labels: list[str] | None = None) -> Plan:
+    if not settings:
+        raise UserError("the sweep has no settings")
+    varying = _varying_keys(settings)
+    tasks = list(dict.fromkeys(s.task for s in settings))
+    for i, s in enumerate(settings):
+        s.axes = {k: s.resolved.get(k, s.base_config.get(k)) for k in varying}
+        text = " ".join(f"{k}={report_mod._text(v)}" for k, v in s.axes.items())
+        s.label = labels[i] if labels else " ".join(x for x in (s.task if len(tasks) > 1 else "",
+                                                                  text) if x) or s.task
+        s.dirname = _dirname(s.task + ("_" + "_".join(f"{k}={report_mod._text(v)}"
+                                                      for k, v in s.axes.items()) if s.axes else ""))
+    if len({s.dirname for s in settings}) != len(settings):
+        raise UserError("two settings of the sweep are the same; give each axis distinct values")
+    definition = {"seed": int(root_seed), "settings": sorted(
+        json.dumps({"task": s.task, "overrides": s.resolved}, sort_keys=True) for s in settings)}
+    digest = hashlib.sha256(json.dumps(definition, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"{prefix or '+'.join(tasks)}-{digest}"
+    folder = Path(out) / "sweeps" / name
+    trials = [Trial(si, k, trial_seed(root_seed, k), folder / s.dirname / f"trial-{k:03d}")
+              for k in range(max(s.trials for s in settings))
+              for si, s in enumerate(settings) if k < s.trials]
+    return Plan(name=name, folder=folder, root_seed=int(root_seed), settings=settings,
+                trials=trials)
+
+
+def _varying_keys(settings: list[Setting]) -> list[str]:
+    keys = list(dict.fromkeys(k for s in settings for k in s.resolved))
+    return [k for k in keys
+            if len({json.dumps(s.resolved.get(k, s.base_config.get(k)), sort_keys=True)
+                    for s in settings}) > 1]
+
+
+def _dirname(text: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._=,+-]+", "_", text.replace("[", "").replace("]", ""))
+    if len(safe) > 80:
+        safe = safe[:69] + "-" + hashlib.sha256(text.encode()).hexdigest()[:10]
+    return safe
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def trial_overrides(plan: Plan, t: Trial) -> dict:
+    s = plan.settings[t.setting]
+    return {**s.overrides, "seed": t.seed, "progress": "none", "out": str(plan.folder)}
+
+
+def completed_summary(plan: Plan, t: Trial) -> dict | None:
+    """The trial's summary if its folder holds a finished run of exactly this config, else None."""
+    try:
+        summary = json.loads((t.run_dir / "summary.json").read_text())
+        have = yaml.safe_load((t.run_dir / "config.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return None
+    if not isinstance(summary, dict) or summary.get("seed") != t.seed or "status" not in summary:
+        return None
+    want = dict(plan.settings[t.setting].config_text, seed=t.seed)
+    if not isinstance(have, dict) or _strip(have) != _strip(want):
+        return None
+    return summary
+
+
+def _strip(cfg: dict) -> dict:
+    return {k: v for k, v in cfg.items() if k not in IGNORED_IN_CHECK}
+
+
+# ---- running ----------------------------------------------------------------------------------
+def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str = "auto",
+            title: str | None = None, table_rows: list | None = None) -> SweepResult:
+    """Run the plan's unfinished trials; write results.csv and report.md; return everything."""
+    results: dict[int, dict] = {}
+    for i, t in enumerate(plan.trials):
+        done = completed_summary(plan, t)
+        if done is not None:
+            results[i] = done
+    todo = [i for i in range(len(plan.trials)) if i not in results]
+    reused, errors = len(results), 0
+    with contextlib.ExitStack() as stack:
+        # connect first: an unreachable scheduler is reported before anything is written
+        ex = stack.enter_context(open_executor(executor, workers)) if todo else None
+        try:
+            plan.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"out: cannot create the sweep folder {str(plan.folder)!r} "
+                            f"({exc.strerror})") from None
+        _write_definition(plan, executor, workers)
+        if todo and executor in ("local", "dask"):
+            _warm_cache(plan, plan.trials[todo[0]])
+        display = SweepDisplay(progress, title or plan.name, len(plan.trials), reused)
+        display.add_solved(sum(bool(s.get("solved")) for s in results.values()))
+        try:
+            with display:
+                if todo:
+                    errors = _run(plan, todo, results, ex, executor, display)
+        finally:
+            summaries = [results.get(i) or _missing(plan, t) for i, t in enumerate(plan.trials)]
+            rows = write_results(plan, summaries, table_rows, title)
+    return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
+
+
+def _run(plan: Plan, todo: list[int], results: dict, ex, executor: str,
+         display: SweepDisplay) -> int:
+    errors = 0
+    in_flight_max = 1 if executor == "serial" else len(todo)
+    queue = list(todo)
+    futures = {}
+
+    def submit_more():
+        while queue and len(futures) < in_flight_max:
+            i = queue.pop(0)
+            t = plan.trials[i]
+            shutil.rmtree(t.run_dir, ignore_errors=True)
+            s = plan.settings[t.setting]
+            display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
+            spec = {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir)}
+            futures[ex.submit(run_trial, spec)] = i
+
+    submit_more()
+    while futures:
+        done, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
+        for f in done:
+            i = futures.pop(f)
+            t = plan.trials[i]
+            label = f"{plan.settings[t.setting].label} #{t.index}"
+            try:
+                summary = _collect(t, f.result())
+            except Exception as exc:  # noqa: BLE001 - one failed trial must not stop the rest
+                errors += 1
+                message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                results[i] = {**_missing(plan, t), "error": f"{type(exc).__name__}: {message}"}
+                display.finished(i, f"{label}: FAILED ({message})", False, error=True)
+                continue
+            results[i] = summary
+            display.finished(i, f"{label}: {_outcome(summary)}", bool(summary.get("solved")))
+        submit_more()
+        display.tick()
+    return errors
+
+
+def _warm_cache(plan: Plan, t: Trial) -> None:
+    """Compile (or load) the kernels here once, so that local workers load them from Numba's
+    cache instead of each compiling them at the same time."""
+    from .training import Training
+
+    s = plan.settings[t.setting]
+    Training(config_mod.load(s.task, {**s.overrides, "seed": 0})).compile()
+
+
+def _collect(t: Trial, result: dict) -> dict:
+    """Write the trial's files here if the worker wrote them elsewhere (no shared file system)."""
+    summary = result["summary"]
+    if not (t.run_dir / "summary.json").is_file():
+        t.run_dir.mkdir(parents=True, exist_ok=True)
+        for name, data in result.get("files", {}).items():
+            if name != "summary.json":
+                (t.run_dir / name).write_bytes(data)
+        from .runner import write_json_atomic
+
+        write_json_atomic(t.run_dir / "summary.json", {**summary, "run_dir": str(t.run_dir)})
+    try:
+        (t.run_dir / PROGRESS_FILE).unlink()
+    except OSError:
+        pass
+    return {**summary, "run_dir": str(t.run_dir)}
+
+
+def _outcome(s: dict) -> str:
+    head = (f"solved after {s['sequences_to_solve']:,}" if s.get("solved")
+            else f"{s.get('status')} at {s.get('sequences_trained', 0):,}")
+    return (f"{head} sequences, test {s.get('test_wrong')}/{s.get('test_size')} wrong "
+            f"({s.get('correct_rule')}), {s.get('wall_seconds', 0):.1f} s")
+
+
+def _missing(plan: Plan, t: Trial) -> dict:
+    s = plan.settings[t.setting]
+    return {"task": s.task, "seed": t.seed, "status": "error", "solved": False,
+            "sequences_to_solve": None, "run_dir": str(t.run_dir),
+            "error": "not run (sweep interrupted)"}
+
+
+def _write_definition(plan: Plan, executor: str, workers: int) -> None:
+    data = {"name": plan.name, "root_seed": plan.root_seed,
+            "seed_rule": "trial k: SeedSequence(root).spawn(k+1)[k].generate_state(1, uint64)[0] >> 1",
+            "settings": [{"task": s.task, "overrides": s.resolved, "trials": s.trials,
+                          "folder": s.dirname, "label": s.label} for s in plan.settings],
+            "last_executor": executor, "last_workers": workers}
+    (plan.folder / "sweep.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+# ---- results ----------------------------------------------------------------------------------
+def write_results(plan: Plan, summaries: list[dict], table_rows: list | None = None,
+                  title: str | None = None) -> list:
+    records = [report_mod.csv_record(plan.settings[t.setting].task, plan.settings[t.setting].axes,
+                                     t.index, t.seed, s, plan.folder)
+               for t, s in zip(plan.trials, summaries)]
+    report_mod.write_csv(plan.folder / "results.csv", records)
+    rows = report_rows(plan, summaries, table_rows)
+    header = [f"Sweep folder: `{plan.folder}`", f"Root seed: {plan.root_seed} (trial k: "
+              "`SeedSequence(root).spawn(k+1)[k]`, see lstmsim/trial.py)",
+              "Settings: " + "; ".join(_setting_text(s) for s in plan.settings)]
+    text = report_mod.markdown(title or f"Sweep {plan.name}", header, rows)
+    (plan.folder / "report.md").write_text(text)
+    return rows
+
+
+def _setting_text(s: Setting) -> str:
+    values = " ".join(f"{k}={report_mod._text(v)}" for k, v in s.resolved.items())
+    head = f"`{s.task}`" if s.label == s.task else f"{s.label}: `{s.task}`"
+    return f"{head} {values} ({s.trials} trials)".replace("  ", " ")
+
+
+def report_rows(plan: Plan, summaries: list[dict], table_rows: list | None = None) -> list:
+    """One report row per setting and matching paper row (Table 8: one per level)."""
+    from .paper_tables import TABLES, _same
+
+    by_setting: dict[int, list] = {}
+    for t, s in zip(plan.trials, summaries):
+        by_setting.setdefault(t.setting, []).append(s)
+    rows = []
+    for si, s in enumerate(plan.settings):
+        cfg = s.base_config
+        if table_rows is not None:
+            matches = [r for r in table_rows if r.task == s.task
+                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
+        else:
+            from .paper_tables import table as resolve_table
+
+            matches = [r for n in TABLES for r in resolve_table(n).rows if r.task == s.task
+                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
+        for r in matches or [None]:
+            label = s.label if r is None or table_rows is None else r.label
+            if r is not None and r.level is not None and table_rows is None:
+                label = f"{s.label} (n_seq {r.level})"
+            rows.append(report_mod.ReportRow(
+                label=label, summaries=by_setting.get(si, []),
+                paper=r.numbers if r else None, paper_trials=r.trials if r else None,
+                level=r.level if r else None, source=r.source if r else "",
+                rule=str(cfg.get("correct")), threshold=cfg.get("threshold")))
+    return rows

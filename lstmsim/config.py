@@ -62,6 +62,14 @@ class RunConfig:
     # diagnostic, not the 1997 algorithm: keep these cell-input weights at their initial values
     # (cell_bias: from the bias; cell_gates: from y_in(t-1), y_out(t-1); cell_cells: from y_c(t-1))
     freeze: List[str] = field(default_factory=list)
+    # ---- other models and LSTM variants (issue 8, lstmsim/models): NOT the 1997 LSTM ----
+    model: str = "lstm"  # lstm | rnn (conventional recurrent net) | elman (Elman net)
+    learner: str = "auto"  # model=rnn: rtrl (auto) | bptt
+    recurrent_outputs: bool = False  # model=rnn: outputs inside the recurrent layer (Williams & Zipser)
+    gradient: str = "truncated"  # LSTM: truncated (1997) | full (NOT 1997: exact, by BPTT)
+    forget_gate: bool = False  # LSTM, NOT 1997: forget gates (Gers et al. 2000)
+    forget_gate_bias: List[Any] = field(default_factory=list)  # per block; empty: +1.0 each
+    peepholes: bool = False  # LSTM, NOT 1997: peephole connections (Gers et al. 2002)
     # ---- judging and stopping (spec §4, §7 items 16, 20) ----
     correct: str = "abs"  # abs: |t-y| < threshold; squared: (t-y)^2 < threshold
     threshold: float = 0.04
@@ -166,6 +174,9 @@ def load(task: str = "adding", overrides: dict[str, Any] | None = None) -> DictC
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(dotlist))
     except OmegaConfBaseException as exc:
         raise UserError(_omegaconf_message(exc)) from None
+    from .models import resolve as resolve_model
+
+    resolve_model(cfg, overrides)
     validate(cfg)
     return cfg
 
@@ -203,7 +214,9 @@ def validate(cfg: DictConfig) -> None:
     if cfg.stop == "test" and TASK_KINDS[cfg.kind].check is None:
         raise UserError(f"stop=test: task kind {cfg.kind!r} has no periodic check; use st3, nseq or none")
     TASK_KINDS[cfg.kind].validate(cfg)
-    _validate_network(cfg)
+    from .models import validate as validate_model  # the LSTM's network, or another model's
+
+    validate_model(cfg, _validate_network)
 
 
 def _validate_network(cfg: DictConfig) -> None:

@@ -43,13 +43,20 @@ def rule_of(cfg) -> int:
 
 
 class Training:
+    chunk_loop = staticmethod(run_chunk)  # the compiled loop over sequences (models override)
+
+    def __new__(cls, cfg, *args, **kwargs):
+        if cls is Training:  # other models and LSTM variants (issue 8): lstmsim/models
+            from .models import training_class
+
+            cls = training_class(cfg) or cls
+        return super().__new__(cls)
+
     def __init__(self, cfg, rec_capacity: int = 0, rec_max_seqs: int = 0):
         self.cfg = cfg
         self.kind = TASK_KINDS[cfg.kind]
-        self.topology = topology_of(cfg)
-        self.n_weights = weight_count(self.topology)
         init_ss, train_ss, test_ss, data_ss = np.random.SeedSequence(cfg.seed).spawn(4)
-        self.net = build(self.topology, init_spec_of(cfg), _rng(init_ss))
+        self.topology, self.n_weights, self.net = self.make_net(_rng(init_ss))
         freeze_cell_inputs(self.net, self.topology, list(cfg.freeze))
         self.initial_weights = (self.net.W_h.copy(), self.net.W_o.copy())
         self.train_rng, self.test_rng = _rng(train_ss), _rng(test_ss)
@@ -60,7 +67,7 @@ class Training:
         L = self.max_length
         self.bufs = (np.zeros((L, n_in)), np.zeros((L, n_out)), np.zeros((L, n_out)),
                      np.zeros(L, np.int8))
-        self.scratch = make_scratch(self.net)
+        self.scratch = self.new_scratch()
         self.rules = Rules(
             gen_id=self.kind.gen_id, lr=float(cfg.lr), learn=True,
             update_mode=UPDATE_MODES[cfg["update"]],
@@ -72,6 +79,14 @@ class Training:
         self.log = new_log(LOG_CAPACITY)
         self.recorder = new_recorder(rec_width(self.net), rec_capacity, rec_max_seqs)
 
+    def make_net(self, rng):
+        """(topology, weight count, network) of the run; other models override this."""
+        top = topology_of(self.cfg)
+        return top, weight_count(top), build(top, init_spec_of(self.cfg), rng)
+
+    def new_scratch(self):
+        return make_scratch(self.net)
+
     # ---- training ---------------------------------------------------------------------------
     def advance(self, n: int, rules: Rules | None = None) -> tuple[int, int, int]:
         """Train on up to n (<= LOG_CAPACITY) fresh sequences; returns (done, event, diverged_step).
@@ -79,9 +94,9 @@ class Training:
         The results of the processed sequences are in self.log[:done].
         """
         n = min(int(n), LOG_CAPACITY)
-        return run_chunk(self.net, self.scratch, rules or self.rules, self.tp,
-                         self.data.get("train", _NO_DATA), self.train_rng, self.bufs, n,
-                         self.stop, self.log, self.recorder)
+        return self.chunk_loop(self.net, self.scratch, rules or self.rules, self.tp,
+                               self.data.get("train", _NO_DATA), self.train_rng, self.bufs, n,
+                               self.stop, self.log, self.recorder)
 
     def compile(self) -> None:
         """Compile (or load from cache) the loop without processing anything."""
@@ -101,8 +116,8 @@ class Training:
         stop = new_stop_state(1)
         while done_total < n:
             todo = min(n - done_total, LOG_CAPACITY)
-            done, event, _ = run_chunk(self.net, self.scratch, rules, self.tp, data, rng, self.bufs,
-                                       todo, stop, self.log, recorder)
+            done, event, _ = self.chunk_loop(self.net, self.scratch, rules, self.tp, data, rng,
+                                             self.bufs, todo, stop, self.log, recorder)
             for k in logs:
                 logs[k].append(getattr(self.log, k)[:done].copy())
             done_total += done

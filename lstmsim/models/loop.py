@@ -1,0 +1,167 @@
+"""Pieces of the compiled loop over sequences shared by the non-1997 models (issue 8).
+
+`train_loop.run_chunk` is the 1997 LSTM's loop; the other models (conventional recurrent nets,
+LSTM variants) run their own kernels inside loops with exactly the same contract: same arguments,
+same `Rules`, `StopState`, `Log` and `Recorder`, same return value (n_done, event, diverged_step)
+and the same sliding-window stop rules. The steps before and after each sequence, and the judging
+of a target step, are written here once, as a line-for-line transcription of run_chunk and of the
+1997 kernel's judging, so that the results are bit-identical (tests/test_baselines.py checks a
+whole chunk of an Elman net against run_chunk with the 1997 kernel on the same net).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT_CORRECT,
+                      STAT_DIVERGED_AT, STAT_MAXABS, STAT_SQ, _legal_on_top)
+from ..train_loop import (EVENT_DIVERGED, EVENT_STOP, EVENT_LEVEL, STOP_NONE, STOP_NSEQ, STOP_ST3,
+                          I_BIG, I_FILLED, I_LEVEL, I_POS, I_SEQS, I_STEPS, I_WRONG)
+
+NO_EVENT = -1
+REC_FULL = -2
+
+# judging accumulators (one small array per sequence)
+J_SUM_ABS, J_SUM_SQ, J_MAX_ABS, J_N, J_N_STEPS, J_CORRECT, J_LAST_T = range(7)
+N_JUDGE = 7
+
+
+@njit(cache=True)
+def record_row(rules, stop, recorder, Lmax):
+    """Row of the recorder where the next sequence's steps go; -1: not recorded; REC_FULL."""
+    seq_index = stop.ints[I_SEQS]
+    if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
+        cnt = recorder.count
+        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + Lmax > recorder.rows.shape[0]:
+            return REC_FULL
+        return cnt[1]
+    return -1
+
+
+@njit(cache=True)
+def end_sequence(i, L, st, rules, stop, log, recorder, rec_row):
+    """Log sequence i, update the counters and the window; returns (event or NO_EVENT, step)."""
+    ints = stop.ints
+    window = stop.ring_err.shape[0]
+    seq_index = ints[I_SEQS]
+    log.length[i] = L
+    log.abs_err[i] = st[STAT_ABS]
+    log.sq_err[i] = st[STAT_SQ]
+    log.max_abs[i] = st[STAT_MAXABS]
+    log.correct[i] = 1 if st[STAT_CORRECT] > 0.5 else 0
+    ints[I_SEQS] += 1
+    ints[I_STEPS] += L
+    if rec_row >= 0:
+        cnt = recorder.count
+        recorder.seq[cnt[0]] = seq_index
+        recorder.start[cnt[0]] = rec_row
+        cnt[0] += 1
+        cnt[1] += L
+    if st[STAT_DIVERGED_AT] >= 0:
+        return EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
+    # ---- sliding window of the last `window` sequences (as train_loop.run_chunk) ----------
+    pos = ints[I_POS]
+    err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
+    bad = 1 - log.correct[i]
+    big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
+    if ints[I_FILLED] == window:
+        stop.err_sum[0] -= stop.ring_err[pos]
+        ints[I_WRONG] -= stop.ring_bad[pos]
+        ints[I_BIG] -= stop.ring_big[pos]
+    else:
+        ints[I_FILLED] += 1
+    stop.ring_err[pos] = err
+    stop.ring_bad[pos] = bad
+    stop.ring_big[pos] = big
+    stop.err_sum[0] += err
+    ints[I_WRONG] += bad
+    ints[I_BIG] += big
+    pos += 1
+    if pos == window:
+        pos = 0
+        total = 0.0
+        for w in range(window):
+            total += stop.ring_err[w]
+        stop.err_sum[0] = total
+    ints[I_POS] = pos
+    if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
+        return NO_EVENT, -1
+    if rules.stop_kind == STOP_ST3:
+        if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
+            return EVENT_STOP, -1
+    elif rules.stop_kind == STOP_NSEQ:
+        lvl = ints[I_LEVEL]
+        if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
+            ints[I_LEVEL] += 1
+            if ints[I_LEVEL] == stop.levels.shape[0]:
+                return EVENT_STOP, -1
+            return EVENT_LEVEL, -1
+    return NO_EVENT, -1
+
+
+@njit(cache=True)
+def judge_start(jacc, has_t, L, judge_last):
+    jacc[J_SUM_ABS] = 0.0
+    jacc[J_SUM_SQ] = 0.0
+    jacc[J_MAX_ABS] = 0.0
+    jacc[J_N] = 0.0
+    jacc[J_N_STEPS] = 0.0
+    jacc[J_CORRECT] = 1.0
+    last_t = -1
+    if judge_last:
+        for t in range(L):
+            if has_t[t]:
+                last_t = t
+    jacc[J_LAST_T] = last_t
+
+
+@njit(cache=True)
+def judge_step(jacc, J, has_t, t, yk, rule, threshold, judge_last):
+    """The 1997 kernel's judging of step t (same operations in the same order)."""
+    if has_t[t] and (not judge_last or t == int(jacc[J_LAST_T])):
+        jacc[J_N_STEPS] += 1.0
+        step_sq = 0.0
+        for k in range(yk.shape[0]):
+            err = abs(J[t, k] - yk[k])
+            jacc[J_SUM_ABS] += err
+            step_sq += err * err
+            jacc[J_N] += 1.0
+            if err > jacc[J_MAX_ABS]:
+                jacc[J_MAX_ABS] = err
+            if rule == RULE_ABS and not err < threshold:
+                jacc[J_CORRECT] = 0.0
+            elif rule == RULE_SQUARED and not err * err < threshold:
+                jacc[J_CORRECT] = 0.0
+        jacc[J_SUM_SQ] += step_sq
+        if rule == RULE_RANK and not _legal_on_top(J, t, yk):
+            jacc[J_CORRECT] = 0.0
+
+
+@njit(cache=True)
+def judge_finish(jacc, st, diverged_at):
+    n = jacc[J_N]
+    n_steps = jacc[J_N_STEPS]
+    st[STAT_ABS] = jacc[J_SUM_ABS] / n if n > 0 else 0.0
+    st[STAT_SQ] = jacc[J_SUM_SQ] / n_steps if n_steps > 0 else 0.0
+    st[STAT_MAXABS] = jacc[J_MAX_ABS]
+    st[STAT_CORRECT] = 1.0 if (jacc[J_CORRECT] > 0.5 and diverged_at < 0) else 0.0
+    st[STAT_DIVERGED_AT] = diverged_at
+
+
+@njit(cache=True)
+def all_finite(v):
+    for x in v:
+        if not math.isfinite(x):
+            return False
+    return True
+
+
+def new_stats() -> np.ndarray:
+    return np.zeros(N_STATS)
+
+
+def new_judge() -> np.ndarray:
+    return np.zeros(N_JUDGE)

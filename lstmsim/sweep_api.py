@@ -115,10 +115,21 @@ def reproduce(table: Any, trials: int | None = None, seed: int = 0, workers: int
               **overrides) -> SweepResult:
     """Run the settings of the paper's Table `table`; returns the SweepResult (`.rows` holds the
     side-by-side rows, `report.side_by_side` draws them)."""
-    tab = paper_tables.table(table)
     opts = sweep_options({"trials": trials if trials is not None else 1, "seed": seed,
                           "workers": workers, "executor": executor, "out": out,
                           "progress": progress})
+    plan, rows = plan_reproduction(table, trials, seed, out, **overrides)
+    tab = paper_tables.TABLES[int(str(table))]
+    return execute(plan, opts["executor"], opts["workers"], opts["progress"],
+                   title=f"Table {tab.number}: {tab.title}", table_rows=rows)
+
+
+def plan_reproduction(table: Any, trials: int | None = None, seed: int = 0, out: str = "runs",
+                      **overrides) -> tuple:
+    """(plan, paper rows) of Table `table`: its rows, selected by the overrides that name a row
+    key (or `task`), the other overrides applied to every row. Writes nothing."""
+    tab = paper_tables.table(table)
+    opts = sweep_options({"trials": trials if trials is not None else 1, "seed": seed})
     rows = list(tab.rows)
     fixed = {}
     for key, value in overrides.items():
@@ -147,9 +158,8 @@ def reproduce(table: Any, trials: int | None = None, seed: int = 0, workers: int
         n = opts["trials"] if trials is not None else max(m.trials for m in members)
         settings.append(resolve_setting(r.task, {**r.setting, **fixed}, n))
         labels.append(r.label if len(members) == 1 else r.task)
-    plan = make_plan(settings, opts["seed"], opts["out"], prefix=f"table{tab.number}", labels=labels)
-    return execute(plan, opts["executor"], opts["workers"], opts["progress"],
-                   title=f"Table {tab.number}: {tab.title}", table_rows=rows)
+    plan = make_plan(settings, opts["seed"], out, prefix=f"table{tab.number}", labels=labels)
+    return plan, rows
 
 
 def _values(key: str, value: Any) -> list:

@@ -286,7 +286,8 @@ def _run(plan: Plan, todo: list[int], results: dict, ex, executor: str,
             shutil.rmtree(t.run_dir, ignore_errors=True)
             s = plan.settings[t.setting]
             display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
-            spec = {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir)}
+            spec = {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir),
+                    "return_files": executor.startswith("dask://")}
             futures[ex.submit(run_trial, spec)] = i
 
     submit_more()

@@ -3,7 +3,7 @@
 `run_trial(spec)` is what every executor runs (in-process, a local worker process, or a Dask worker
 anywhere): it loads the config from the task and overrides in `spec`, runs it into `spec["run_dir"]`
 with `runner.run_config`, and returns the summary together with the bytes of the files it wrote, so
-that a sweep on a cluster without a shared file system still collects them.
+that a sweep on a cluster without a shared file system still collects them (`return_files`).
 
 Seeds: trial k of a sweep with root seed R runs with
 
@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 PROGRESS_FILE = "progress.json"
-RESULT_FILES = ("config.yaml", "summary.json", "weights.npz")
 
 
 def trial_seed(root: int, k: int) -> int:
@@ -37,8 +36,9 @@ def trial_seed(root: int, k: int) -> int:
 
 
 def run_trial(spec: dict) -> dict:
-    """Run one trial. spec: task, overrides (dict, includes seed), run_dir. Returns
-    {"summary": dict, "files": {name: bytes}}."""
+    """Run one trial. spec: task, overrides (dict, includes seed), run_dir, and return_files (for
+    workers that may not share the sweep's file system). Returns {"summary": dict, "files":
+    {name: bytes}} (files empty unless return_files)."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from . import config, runner
 
@@ -50,8 +50,10 @@ def run_trial(spec: dict) -> dict:
         summary = runner.run_config(cfg, run_dir)
     finally:
         runner.Display = saved
-    files = {name: (run_dir / name).read_bytes() for name in RESULT_FILES
-             if (run_dir / name).is_file()}
+    files = {}
+    if spec.get("return_files"):
+        files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
+                 if p.is_file() and p.name != PROGRESS_FILE}
     return {"summary": summary, "files": files}
 
 

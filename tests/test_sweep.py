@@ -1,0 +1,330 @@
+"""Sweeps and `reproduce`: executors agree, interrupted sweeps resume, the paper column is the
+spec's, bad input gets one line and exit 2. Tiny settings throughout (the whole file takes ~30 s).
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lstmsim import paper_tables
+from lstmsim import report as report_mod
+from lstmsim.cli import main
+from lstmsim.errors import UserError
+from lstmsim.sweep_api import plan_reproduction, run_sweep, split_axes
+from lstmsim.sweep_display import SweepDisplay
+from lstmsim.sweep_plan import make_plan, make_settings, split_values
+from lstmsim.trial import PROGRESS_FILE, trial_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT.parent / "shared" / "spec" / "lstm1997.md"
+# a tiny sweep: 2 settings x 3 trials, each trial a few hundredths of a second (no trace.h5:
+# writing one costs ~0.2 s a trial; test_reproduce_prints_the_table_side_by_side keeps it)
+TINY = dict(task="adding", T=[20, 30], trials=3, seed=7, max_sequences=400, test_size=50,
+            lr=2.0, **{"trace.enabled": False})
+VOLATILE = ("run_dir", "steps_per_second", "train_seconds", "wall_seconds", "trace_seconds")
+
+
+def stable(summary: dict) -> dict:
+    """A summary without what legitimately differs between runs: timings and paths."""
+    return {k: v for k, v in summary.items() if k not in VOLATILE and not k.endswith("_seconds")}
+
+
+def csv_rows(folder: Path) -> list[dict]:
+    import csv
+
+    with open(folder / "results.csv") as fh:
+        return [{k: v for k, v in row.items() if k not in VOLATILE} for row in csv.DictReader(fh)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The tiny sweep, uninterrupted, in this process."""
+    out = tmp_path_factory.mktemp("reference")
+    result = run_sweep(**TINY, executor="serial", out=str(out), progress="none")
+    return result
+
+
+# ---- seeds and parsing ----------------------------------------------------------------------
+def test_trial_seed_is_the_spawned_child():
+    for root in (0, 7, 2**40):
+        kids = np.random.SeedSequence(root).spawn(5)
+        for k, child in enumerate(kids):
+            assert trial_seed(root, k) == int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    seeds = {trial_seed(0, k) for k in range(1000)}
+    assert len(seeds) == 1000 and all(0 <= s < 2**63 for s in seeds)
+
+
+def test_split_values_respects_brackets():
+    assert split_values("T", "100,500,1000") == ["100", "500", "1000"]
+    assert split_values("in_gate_bias", "[-3,-6]") == ["[-3,-6]"]
+    assert split_values("in_gate_bias", "[-3,-6],[-2,-4]") == ["[-3,-6]", "[-2,-4]"]
+    for bad in ("100,,500", "[1,2", "1]"):
+        with pytest.raises(UserError):
+            split_values("x", bad)
+
+
+def test_python_axes_and_list_valued_keys():
+    axes, fixed = split_axes("adding", {"T": [100, 500], "in_gate_bias": [-3, -6], "lr": 0.5})
+    assert axes == [("T", [100, 500])] and fixed == {"in_gate_bias": [-3, -6], "lr": 0.5}
+    axes, _ = split_axes("adding", {"in_gate_bias": [[-3, -6], [-2, -4]]})
+    assert axes == [("in_gate_bias", [[-3, -6], [-2, -4]])]
+
+
+def test_folder_comes_from_the_definition(tmp_path):
+    def plan(tvals, trials, **fixed):
+        return make_plan(make_settings(["adding"], [("T", tvals)], fixed, trials), 0, str(tmp_path))
+
+    a = plan(["100", "500"], 3, max_sequences="1000")
+    assert a.folder == plan([500, 100], 10, max_sequences=1000).folder  # order, trials, types
+    assert a.folder != plan(["100", "500"], 3, max_sequences="2000").folder
+    assert a.folder.parent == tmp_path / "sweeps" and a.folder.name.startswith("adding-")
+    assert [t.run_dir.relative_to(a.folder).as_posix() for t in a.trials[:3]] == [
+        "adding_T=100/trial-000", "adding_T=500/trial-000", "adding_T=100/trial-001"]
+    assert a.trials[0].seed == a.trials[1].seed == trial_seed(0, 0)  # same seed per trial index
+
+
+# ---- executors agree ------------------------------------------------------------------------
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_executors_give_identical_trials(executor, reference, tmp_path):
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    result = run_sweep(**TINY, executor=executor, workers=2, out=str(tmp_path), progress="none")
+    assert result.errors == 0 and result.ran == 6
+    assert [stable(s) for s in result.summaries] == [stable(s) for s in reference.summaries]
+    assert csv_rows(result.plan.folder) == csv_rows(reference.plan.folder)
+    for s in result.summaries:  # each trial in its own folder, progress file cleaned up
+        run_dir = Path(s["run_dir"])
+        assert run_dir.parent.parent == result.plan.folder
+        assert {"config.yaml", "summary.json", "weights.npz"} <= {p.name for p in run_dir.iterdir()}
+        assert not (run_dir / PROGRESS_FILE).exists()
+
+
+# ---- restarting -----------------------------------------------------------------------------
+def test_interrupted_sweep_resumes_without_redoing_finished_trials(reference, tmp_path):
+    first = run_sweep(**TINY, executor="serial", out=str(tmp_path), progress="none")
+    dirs = [Path(s["run_dir"]) for s in first.summaries]
+    # simulate an interruption: one trial never started, one stopped mid-run (config and a
+    # half-written file, no summary), one with a torn summary
+    import shutil
+
+    shutil.rmtree(dirs[5])
+    (dirs[4] / "summary.json").unlink()
+    (dirs[4] / "weights.npz.tmp.npz").write_bytes(b"partial")
+    (dirs[3] / "summary.json").write_text('{"status": "sol')
+    kept = {i: (dirs[i] / "summary.json").stat().st_mtime_ns for i in range(3)}
+    second = run_sweep(**TINY, executor="serial", out=str(tmp_path), progress="none")
+    assert (second.ran, second.reused) == (3, 3)
+    assert {i: (dirs[i] / "summary.json").stat().st_mtime_ns for i in range(3)} == kept
+    assert not (dirs[4] / "weights.npz.tmp.npz").exists()
+    assert [stable(s) for s in second.summaries] == [stable(s) for s in reference.summaries]
+    assert csv_rows(second.plan.folder) == csv_rows(reference.plan.folder)
+    third = run_sweep(**TINY, executor="serial", out=str(tmp_path), progress="none")
+    assert (third.ran, third.reused) == (0, 6)
+
+
+def test_a_changed_config_is_not_reused(tmp_path):
+    args = dict(task="adding", T=20, trials=1, max_sequences=100, test_size=10, executor="serial",
+                out=str(tmp_path), progress="none", **{"trace.enabled": False})
+    first = run_sweep(**args)
+    config = Path(first.summaries[0]["run_dir"]) / "config.yaml"
+    config.write_text(config.read_text().replace("lr: 0.5", "lr: 0.25"))
+    again = run_sweep(**args)
+    assert (again.ran, again.reused) == (1, 0)
+
+
+def test_killed_sweep_resumes(reference, tmp_path):
+    """A real interruption: SIGKILL the sweep process once a trial has finished."""
+    cmd = [sys.executable, "-m", "lstmsim", "sweep", "task=adding", "T=20,30", "trials=3", "seed=7",
+           "max_sequences=400", "test_size=50", "lr=2.0", "trace.enabled=false", "executor=serial",
+           "progress=plain",
+           f"out={tmp_path}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for line in proc.stderr:
+            if line.startswith("[1/6]"):
+                proc.kill()
+                break
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    folder = reference.plan.folder.name
+    done_before = {p.parent: p.stat().st_mtime_ns
+                   for p in (tmp_path / "sweeps" / folder).glob("*/trial-*/summary.json")}
+    assert done_before, "the first trial should have finished before the kill"
+    resumed = run_sweep(**TINY, executor="serial", out=str(tmp_path), progress="none")
+    assert resumed.reused >= len(done_before) and resumed.ran + resumed.reused == 6
+    for run_dir, mtime in done_before.items():
+        assert (run_dir / "summary.json").stat().st_mtime_ns == mtime
+    assert [stable(s) for s in resumed.summaries] == [stable(s) for s in reference.summaries]
+
+
+# ---- results and the paper's numbers --------------------------------------------------------
+def test_results_csv_and_report(reference):
+    folder = reference.plan.folder
+    rows = list(csv_rows(folder))
+    assert [(r["T"], r["trial"]) for r in rows] == [("20", "0"), ("30", "0"), ("20", "1"),
+                                                     ("30", "1"), ("20", "2"), ("30", "2")]
+    for key in ("seed", "status", "solved", "sequences_to_solve", "test_wrong", "test_wrong_abs",
+                "test_wrong_squared", "test_mean_abs_error", "test_mse"):
+        assert key in rows[0]
+    text = (folder / "report.md").read_text()
+    assert "correct=abs" in text and "wrong squared" in text and "| T=20 | 3 |" in text
+    info = json.loads((folder / "sweep.json").read_text())
+    assert info["root_seed"] == 7 and len(info["settings"]) == 2
+
+
+def _spec_tables() -> dict[int, list[dict]]:
+    """The markdown tables of spec §5, as lists of {header: cell}."""
+    text = SPEC.read_text()
+    section = text[text.index("## 5. Result tables"):text.index("## 6.")]
+    tables = {}
+    for m in re.finditer(r"### Table (\d+) —.*?\n(.*?)(?=\n### |\Z)", section, re.S):
+        lines = [l for l in m.group(2).splitlines() if l.startswith("|")]
+        header = [c.strip() for c in lines[0].strip("|").split("|")]
+        tables[int(m.group(1))] = [dict(zip(header, (c.strip() for c in l.strip("|").split("|"))))
+                                   for l in lines[2:]]
+    tables[2].append({"Method": "LSTM", "% successful trials": "100", "Success after": re.search(
+        r"Exp. 2b.*?mean \*\*([\d,]+)\*\*", section, re.S).group(1)})
+    return tables
+
+
+def _n(cell: str) -> float:
+    return float(cell.split(" out of")[0].replace(",", ""))
+
+
+def _expected(n: int, spec_row: dict) -> dict:
+    """The canonical paper numbers (lstmsim.paper_tables) of one spec row."""
+    col = {k.lower(): v for k, v in spec_row.items()}
+    out = {}
+    for key, names in (("success_after", ("success after", "stop: st2", "stop")),
+                       ("st1", ("stop: st1",)), ("success_pct", ("% of success", "% successful trials")),
+                       ("wrong", ("# wrong predictions",)),
+                       ("misclassified", ("st2: fraction misclassified", "fraction misclassified")),
+                       ("mse", ("mse",)), ("avg_diff", ("av. difference to mean",))):
+        for name in names:
+            if name in col:
+                out[key] = _n(col[name])
+                break
+    return out
+
+
+@pytest.mark.skipif(not SPEC.is_file(), reason="the project spec (../shared/spec) is not here")
+def test_paper_numbers_match_the_spec_tables():
+    spec = _spec_tables()
+    for n in range(1, 10):
+        rows = spec[n]
+        if n in (1, 2):
+            rows = [r for r in rows if r.get("method", r.get("Method")) == "LSTM"]
+        tab = paper_tables.table(n)  # numbers from the presets where they have them
+        assert len(tab.rows) == len(rows), n
+        for ours, theirs in zip(tab.rows, rows):
+            want = _expected(n, theirs)
+            got = {k: float(v) for k, v in ours.numbers.items()}
+            assert got == want, (n, ours.label, ours.source)
+            # and what a report prints in its paper columns
+            row = report_mod.ReportRow(ours.label, [], paper=ours.numbers, paper_trials=ours.trials)
+            md = report_mod.markdown("t", [], [row])
+            speed = next(l for l in md.splitlines() if l.startswith(f"| {ours.label} |"))
+            assert speed.split("|")[9].strip() == f"{round(want['success_after']):,}"
+            if "wrong" in want:
+                assert f"| {int(want['wrong'])} of 2560 |" in md
+
+
+def test_reproduce_prints_the_table_side_by_side(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "lstmsim", "reproduce", "table=7", "T=100",
+                        "trials=2", "max_sequences=300", "test_size=20", "workers=2",
+                        f"out={tmp_path}", "progress=none"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Table 7" in r.stdout and "74,000 (10)" in r.stdout and "1 of 2560" in r.stdout
+    folder = Path(r.stdout.strip().splitlines()[-1])
+    assert folder.name.startswith("table7-")
+    report = (folder / "report.md").read_text()
+    assert "| T = 100 | 2 |" in report and "| 74,000 |" in report
+    assert len(csv_rows(folder)) == 2
+    assert len(list(folder.glob("*/trial-*/trace.h5"))) == 2  # each trial: config, summary, trace
+
+
+def test_reproduce_selects_rows_and_uses_the_paper_trial_counts(tmp_path):
+    plan, rows = plan_reproduction(9, out=str(tmp_path))
+    assert [(s.task, s.trials) for s in plan.settings] == [("order6a", 20), ("order6b", 10)]
+    assert plan.folder.name.startswith("table9-") and len(plan.trials) == 30
+    plan, rows = plan_reproduction(9, trials=3, task="order6a", max_sequences=1000, out=str(tmp_path))
+    assert [(s.task, s.trials) for s in plan.settings] == [("order6a", 3)]
+    assert plan.settings[0].base_config["max_sequences"] == 1000
+    plan, rows = plan_reproduction(8, out=str(tmp_path))  # two rows, one setting
+    assert len(plan.settings) == 1 and [r.level for r in rows] == [140, 13]
+    plan, rows = plan_reproduction(7, T="100,1000", out=str(tmp_path))
+    assert [s.base_config["T"] for s in plan.settings] == [100, 1000]
+    assert not any(tmp_path.iterdir())  # planning writes nothing
+
+
+def test_a_table_whose_preset_is_missing_is_refused():
+    tab = paper_tables.PaperTable(99, "x", (paper_tables.PaperRow("nosuch", {}, 1, {}),))
+    with pytest.raises(UserError, match="table 99 needs task 'nosuch'"):
+        paper_tables.require_presets(tab)
+
+
+# ---- the display ------------------------------------------------------------------------------
+def test_display_shows_done_running_solved_and_sequences(tmp_path):
+    from rich.console import Console
+
+    run_dir = tmp_path / "trial-000"
+    run_dir.mkdir()
+    (run_dir / PROGRESS_FILE).write_text(json.dumps(
+        {"sequences": 12345, "avg_error": 0.1, "wrong": 3, "window": 2000, "phase": "training"}))
+    d = SweepDisplay("none", "demo", total=4, reused=1)
+    d.submitted("a", "T=100 #1", run_dir)
+    d.submitted("b", "T=100 #2", tmp_path / "not-started")
+    d.finished("c", "T=100 #3: solved", solved=True)
+    console = Console(file=open(os.devnull, "w"), width=120, record=True)
+    console.print(d._render())
+    text = console.export_text()
+    assert "done 2/4" in text and "running 1" in text and "solved 1" in text and "12,345" in text
+    assert "2/4 done, 1 running, 1 solved: T=100 #1 12,345 seq" in d._status_line()
+
+
+# ---- bad input ------------------------------------------------------------------------------
+BAD = [
+    (["sweep", "T=100,abc"], "T='abc': expected integer"),
+    (["sweep", "trials=0"], "trials='0'"),
+    (["sweep", "workers=0"], "workers='0'"),
+    (["sweep", "executor=foo"], "executor='foo': choose one of"),
+    (["sweep", "executor=dask://nohostport"], "expected dask://HOST:PORT"),
+    (["sweep", "seed=1,2"], "seed='1,2'"),
+    (["sweep", "T=100,,500"], "empty value"),
+    (["sweep", "task=nosuch"], "unknown task 'nosuch'"),
+    (["reproduce"], "reproduce needs table=N"),
+    (["reproduce", "table=12"], "table='12'"),
+    (["reproduce", "table=7", "T=300"], "table 7 has no row with T=300"),
+    (["reproduce", "table=7", "lr=0.1,0.2"], "give one value"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD)
+def test_bad_sweep_input_gives_one_line_and_exit_2(args, message, tmp_path, capsys):
+    assert main([*args, f"out={tmp_path}", "progress=none"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not any(tmp_path.iterdir())
+
+
+def test_unreachable_scheduler_gives_one_line_and_exit_2(tmp_path):
+    pytest.importorskip("distributed")
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "lstmsim", "sweep", "T=20", "executor=dask://127.0.0.1:9",
+                        f"out={tmp_path}", "progress=plain"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120, env={**os.environ, "LSTMSIM_CONNECT_TIMEOUT": "1"})
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in lines[0]
+    assert not any(tmp_path.iterdir()) and time.monotonic() - t0 < 30

@@ -12,6 +12,13 @@ def run(task: str = "adding", **overrides) -> dict:
     return _run(task, **overrides)
 
 
+def load_trace(path):
+    """A run's trace.h5 (the file or its run folder) as NumPy arrays with labels: a `Trace`."""
+    from .trace_reader import load_trace as _load_trace
+
+    return _load_trace(path)
+
+
 def sweep(task="adding", trials: int = 1, seed: int = 0, workers=None, executor: str = "local",
           out: str = "runs", progress: str = "auto", **overrides) -> list:
     """Many trials of one or more settings (a list value is an axis: `T=[500, 1000]`), like

@@ -29,9 +29,10 @@ class TraceConfig:
 
     enabled: bool = True
     first: int = 3  # per-step traces of the first N training sequences
-    every: int = 0  # ... and of every K-th training sequence (0: auto, about 20 over the cap)
+    every: int = 0  # ... and of every K-th training sequence (0: auto, about 50 over the cap)
     test: int = 3  # per-step traces of the first N test sequences
-    weights_every: int = 0  # weight snapshots every K sequences (0: auto, about 50 over the cap)
+    weights_every: int = 0  # weight snapshots every K sequences (0: auto, about 100 over the cap)
+    inputs: str = "traced"  # traced | all: also record every training sequence's inputs (replay)
 
 
 @dataclass
@@ -82,6 +83,7 @@ class RunConfig:
     nseq_levels: List[int] = field(default_factory=list)
     test_size: int = 2560
     trace: TraceConfig = field(default_factory=TraceConfig)
+    init: str = ""  # start from the initial weights of this trace.h5 / run folder (lstmsim/replay.py)
     paper: Any = None  # the paper's reported numbers for this setting (free form, from the preset)
 
 
@@ -97,6 +99,7 @@ CHOICES = {
     "bias": ("gates", "hidden", "all", "none"),
     "g": ("g2", "g1"),
     "h": ("h1", "id"),
+    "trace.inputs": ("traced", "all"),
 }
 FREEZE_GROUPS = ("cell_bias", "cell_gates", "cell_cells")
 POSITIVE_INTS = ("max_sequences", "window", "test_size", "test_every")
@@ -165,7 +168,12 @@ def load(task: str = "adding", overrides: dict[str, Any] | None = None) -> DictC
     """The validated config of a run: preset `task` with `overrides` (strings or Python values)."""
     overrides = dict(overrides or {})
     task = str(overrides.pop("task", task))
-    preset = read_preset(task)
+    if task == "replay":  # the preset is the source trace's own config (lstmsim/replay.py)
+        from .replay import replay_preset
+
+        preset = replay_preset(overrides)
+    else:
+        preset = read_preset(task)
     kind = str(overrides.get("kind", preset.get("kind", "adding")))
     schema = OmegaConf.structured(schema_for(kind))
     try:

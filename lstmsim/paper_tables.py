@@ -53,6 +53,7 @@ class PaperRow:
     label: str = ""  # how the paper names the row
     level: int | None = None  # Table 8: the n_seq level whose evaluation the row reports
     source: str = "spec"  # where `numbers` came from: "spec" (this module) or "preset"
+    method: str = "LSTM"  # Tables 1-2's method column: LSTM, or a NOT-LSTM competitor (RTRL, ...)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,29 @@ def _r(task, setting, trials, label="", level=None, **numbers) -> PaperRow:
     return PaperRow(task, dict(setting), trials, numbers, label, level)
 
 
+def _competitors(n: int) -> tuple[PaperRow, ...]:
+    """Tables 1-2's conventional-net rows (spec §5), run with the presets of lstmsim/models."""
+    rows = {
+        1: (("RTRL", "reber_rtrl", {"hidden_units": 3, "lr": 0.05}, 10,
+             "RTRL, 3 hidden units, lr 0.05", {"success_after": 173000}),
+            ("RTRL", "reber_rtrl", {"hidden_units": 12, "lr": 0.1}, 10,
+             "RTRL, 12 hidden units, lr 0.1", {"success_after": 25000}),
+            ("ELM", "reber_elman", {"hidden_units": 15}, 10, "ELM (Elman net), 15 hidden units",
+             {"success_pct": 0})),
+        2: tuple(("RTRL", "lag2a_rtrl", {"p": 4, "lr": lr}, 18, f"RTRL, p = 4, lr {lr}",
+                  {"success_pct": pct, "success_after": n})
+                 for lr, pct, n in ((1.0, 78, 1043000), (4.0, 56, 892000), (10.0, 22, 254000)))
+        + (("RTRL", "lag2a_rtrl", {"p": 10, "lr": 1.0}, 18, "RTRL, p = 10, lr 1.0 (paper 1.0-10.0)",
+            {"success_pct": 0}),
+           ("RTRL", "lag2a_rtrl", {"p": 100, "lr": 1.0}, 18,
+            "RTRL, p = 100, lr 1.0 (paper 1.0-10.0)", {"success_pct": 0}),
+           ("BPTT", "lag2a_bptt", {"p": 100, "lr": 1.0}, 18,
+            "BPTT, p = 100, lr 1.0 (paper 1.0-10.0)", {"success_pct": 0})),
+    }[n]
+    return tuple(PaperRow(task, dict(setting), trials, numbers, label, method=method)
+                 for method, task, setting, trials, label, numbers in rows)
+
+
 TABLES: dict[int, PaperTable] = {t.number: t for t in (
     PaperTable(1, "Exp. 1, embedded Reber grammar (LSTM rows)", (
         _r("reber", {"blocks": "4x1", "lr": 0.1}, 30, "4 blocks, size 1, lr 0.1",
@@ -80,11 +104,18 @@ TABLES: dict[int, PaperTable] = {t.number: t for t in (
            success_pct=97, success_after=9500),
         _r("reber", {"blocks": "3x2", "lr": 0.5}, 30, "3 blocks, size 2, lr 0.5",
            success_pct=100, success_after=8440),
-    ), note="Means of 30 trials; whether the 97 % rows' means include the failed trial is not stated."),
+        # NOT LSTM (issue 8, lstmsim/models): the literature's rows we can run. The paper's RTRL
+        # rows list only Smith & Zipser's successful runs ("some fraction"; trial count not given)
+        *_competitors(1),
+    ), note="Means of 30 trials; whether the 97 % rows' means include the failed trial is not stated. "
+            "Not run (no such model in lstmsim): RCC, 7-9 hidden units, ~119-198 weights, 50 % "
+            "success after 182,000 (Fahlman 1991)."),
     PaperTable(2, "Exp. 2a noise-free long lag (and 2b, reported in the text)", (
         _r("lag2a", {"p": 100}, 18, "2a, p = 100", success_pct=100, success_after=5040),
         _r("lag2b", {"p": 100}, 18, "2b, p = 100 (text)", success_pct=100, success_after=5680),
-    )),
+        *_competitors(2),  # NOT LSTM (issue 8): RTRL and BPTT
+    ), note="Not run (no such model in lstmsim): CH, the neural sequence chunker, p = 100, lr 1.0, "
+            "10,506 weights, 33 % success after 32,400."),
     PaperTable(3, "Exp. 2c, very long lags", tuple(
         _r("lag2c", {"q": q, "p": p}, 20, f"q = {q}, p = {p}", success_after=n)
         for q, p, n in ((50, 50, 30000), (100, 100, 31000), (200, 200, 33000), (500, 500, 38000),
@@ -184,7 +215,8 @@ def _with_preset_numbers(n: int, row: PaperRow) -> PaperRow:
     if len(candidates) != 1:
         return row
     numbers = {**row.numbers, **canonical_numbers(candidates[0])}
-    return PaperRow(row.task, row.setting, row.trials, numbers, row.label, row.level, "preset")
+    return PaperRow(row.task, row.setting, row.trials, numbers, row.label, row.level, "preset",
+                    row.method)
 
 
 def _table_of(prow: dict, paper: dict) -> int | None:

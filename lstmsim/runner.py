@@ -17,8 +17,11 @@ import numpy as np
 
 from . import __version__
 from . import config as config_mod
+from . import replay
 from .errors import UserError
 from .progress import Display
+from .trace import FILE_NAME as TRACE_FILE
+from .trace import SNAP_FINAL, TraceWriter
 from .training import LOG_CAPACITY, Training
 from .train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_LEVEL, EVENT_REC_FULL, EVENT_STOP,
                          I_FILLED, I_LEVEL, I_SEQS, I_STEPS, I_WRONG)
@@ -34,6 +37,7 @@ def run(task: str = "adding", **overrides) -> dict:
 
 def run_config(cfg, run_dir: Path | None = None) -> dict:
     """Run a validated config. `run_dir` (created if missing) overrides the default new folder."""
+    init = replay.read_init(cfg) if cfg.get("init") else None  # checked before any folder exists
     if run_dir is None:
         run_dir = make_run_dir(Path(cfg.out), cfg.task, cfg.seed)
     else:
@@ -45,27 +49,48 @@ def run_config(cfg, run_dir: Path | None = None) -> dict:
     (run_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
     started = time.time()
     training = Training(cfg)
-    with Display(cfg.progress, f"lstmsim {cfg.task} seed={cfg.seed}") as display:
-        t0 = time.perf_counter()
-        training.compile()
-        compile_seconds = time.perf_counter() - t0
-        if compile_seconds > 1.0:
-            display.message(f"compiled kernels in {compile_seconds:.1f} s (cached for next runs)")
-        outcome = train(training, display)
-        test = training.evaluate(int(cfg.test_size))
-        save_weights(run_dir / "weights.npz", training)
-        summary = make_summary(cfg, training, outcome, test, run_dir, started)
-        write_json_atomic(run_dir / "summary.json", summary)
-        display.message(result_line(summary))
+    if init is not None:
+        replay.apply_init(training, init)
+    tracer = TraceWriter(run_dir / TRACE_FILE, cfg, training, started) if cfg.trace.enabled else None
+    status, summary = "error", None
+    try:
+        with Display(cfg.progress, f"lstmsim {cfg.task} seed={cfg.seed}") as display:
+            t0 = time.perf_counter()
+            training.compile()
+            compile_seconds = time.perf_counter() - t0
+            if compile_seconds > 1.0:
+                display.message(f"compiled kernels in {compile_seconds:.1f} s (cached for next runs)")
+            outcome = train(training, display, tracer)
+            test = training.evaluate(int(cfg.test_size),
+                                     recorder=tracer.test_recorder if tracer else None)
+            if tracer is not None:
+                tracer.test_results(test["arrays"])
+                tracer.drain(tracer.test_recorder, "test")
+            save_weights(run_dir / "weights.npz", training)
+            summary = make_summary(cfg, training, outcome, test, run_dir, started)
+            status = summary["status"]
+            if tracer is not None:
+                tracer.close(status, summary)
+            write_json_atomic(run_dir / "summary.json", summary)
+            display.message(result_line(summary))
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        if tracer is not None:
+            tracer.close(status, summary)  # no-op when already closed
     return summary
 
 
-def train(training: Training, display: Display) -> dict:
-    """Advance until the stop rule fires, the cap is reached or the run diverges."""
+def train(training: Training, display: Display, tracer: TraceWriter | None = None) -> dict:
+    """Advance until the stop rule fires, the cap is reached or the run diverges.
+
+    With a tracer, every chunk's results go to trace.h5, and chunks end on the weight-snapshot grid.
+    """
     cfg = training.cfg
     cap = int(cfg.max_sequences)
     ints = training.stop.ints
-    chunk, train_seconds = 200, 0.0
+    chunk, train_seconds, trace_seconds = 200, 0.0, 0.0
     status, solved_at, diverged, evaluations = "capped", None, None, []
     check_every = int(cfg.test_every) if cfg.stop == "test" else 0
     first_met: dict[str, int] = {}
@@ -73,10 +98,16 @@ def train(training: Training, display: Display) -> dict:
         todo = min(chunk, cap - ints[I_SEQS])
         if check_every:  # chunks end exactly at the periodic checks
             todo = min(todo, check_every - ints[I_SEQS] % check_every)
+        if tracer is not None:
+            todo = min(todo, tracer.weights_every - ints[I_SEQS] % tracer.weights_every)
+        steps_before = int(ints[I_STEPS])
         t0 = time.perf_counter()
         done, event, div_step = training.advance(todo)
         dt = time.perf_counter() - t0
         train_seconds += dt
+        if tracer is not None:
+            tracer.after_chunk(training, done, steps_before)
+            trace_seconds += time.perf_counter() - t0 - dt
         chunk = _next_chunk(chunk, done, dt)
         display.update(_progress_state(training, train_seconds))
         if check_every and ints[I_SEQS] % check_every == 0 and event in (EVENT_DONE, EVENT_REC_FULL):
@@ -100,14 +131,16 @@ def train(training: Training, display: Display) -> dict:
             status = "diverged"
             diverged = {"sequence": int(ints[I_SEQS]) - 1, "step": int(div_step)}
             break
-        elif event == EVENT_REC_FULL:
-            training.recorder.count[:] = 0  # no trace writer in this path: drop the records
+        elif event == EVENT_REC_FULL and tracer is None:
+            training.recorder.count[:] = 0  # no trace writer: drop the records
     if status == "capped" and cfg.stop == "none":
         status = "completed"
+    if tracer is not None:
+        tracer.snapshot(training, SNAP_FINAL)
     display.update(_progress_state(training, train_seconds), final=True)
     return {"status": status, "solved_at": solved_at, "diverged": diverged,
             "evaluations": evaluations, "criteria_first_met": first_met,
-            "train_seconds": train_seconds}
+            "train_seconds": train_seconds, "trace_seconds": trace_seconds}
 
 
 def _evaluation(training: Training) -> dict:

@@ -292,3 +292,50 @@ def test_rnn_runs_from_python_and_is_reproducible(tmp_path):
     for learner, update in (("bptt", "sequence"), ("rtrl", "sequence")):
         s = lstmsim.run(out=str(tmp_path / learner), **{**kw, "learner": learner, "update": update})
         assert s["sequences_trained"] == 300
+
+
+# ------------------------------------------------------------------------------ 6. the paper's rows
+SPEC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "spec",
+                    "lstm1997.md")
+
+
+def _spec_rows(table: int) -> list[list[str]]:
+    text = open(SPEC).read()
+    start = text.index(f"### Table {table} —")
+    block = text[start:text.index("###", start + 10)]
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.splitlines()
+            if line.startswith(("| RTRL", "| BPTT", "| ELM"))]
+
+
+def _num(cell: str):
+    try:
+        return float(cell.replace(",", ""))
+    except ValueError:
+        return None  # "> 5,000,000", "some fraction", a range of learning rates
+
+
+@pytest.mark.skipif(not os.path.isfile(SPEC), reason="the project spec (../shared/spec) is not here")
+def test_competitor_rows_match_the_spec():
+    from lstmsim import paper_tables
+
+    # Table 2: method | delay p | learning rate | # weights | % successful | success after
+    spec2 = _spec_rows(2)
+    ours2 = [r for r in paper_tables.table(2).rows if r.method != "LSTM"]
+    assert len(ours2) == len(spec2) == 6
+    for r in ours2:
+        m = [s for s in spec2 if s[0] == r.method and _num(s[1]) == r.setting["p"]
+             and _num(s[2]) in (None, r.setting["lr"])]
+        assert len(m) == 1, r.label
+        s = m[0]
+        assert r.numbers.get("success_pct") == _num(s[4])
+        assert r.numbers.get("success_after") == _num(s[5])
+        assert Training(config.load(r.task, r.setting)).n_weights == _num(s[3])
+    # Table 1: method | hidden units | # weights (estimates) | learning rate | % success | after
+    spec1 = _spec_rows(1)
+    ours1 = [r for r in paper_tables.table(1).rows if r.method != "LSTM"]
+    assert len(ours1) == len(spec1) == 3
+    for r, s in zip(ours1, spec1):
+        assert (r.method, r.setting["hidden_units"]) == (s[0], _num(s[1]))
+        assert r.setting.get("lr") == _num(s[3])
+        assert r.numbers.get("success_pct") == _num(s[4])
+        assert r.numbers.get("success_after") == _num(s[5])

@@ -85,7 +85,7 @@ def check_chi2(counts, probs, k=4.0):
 
 def test_generator_ids():
     assert GENERATOR_IDS == {"markers": 0, "reber": 1, "lag2": 2, "lag2c": 3, "twoseq": 4,
-                             "order": 5}
+                             "order": 5, "recorded": 90}
     X, Y, J, h = _buffers(10, 2, 2)
     assert generate(99, np.random.default_rng(0), np.zeros(1), EMPTY, -1, X, Y, J, h) == -1
 

@@ -11,9 +11,10 @@ Generators that need no fixed set ignore `data` and `item` (pass any 2-D float64
 
 from numba import njit
 
-from . import lag2, lag2c, markers, order, reber, twoseq
+from . import lag2, lag2c, markers, order, reber, recorded, twoseq
 
-GENERATOR_IDS = {"markers": 0, "reber": 1, "lag2": 2, "lag2c": 3, "twoseq": 4, "order": 5}
+GENERATOR_IDS = {"markers": 0, "reber": 1, "lag2": 2, "lag2c": 3, "twoseq": 4, "order": 5,
+                 "recorded": 90}  # recorded: task=replay (lstmsim/replay.py)
 
 
 @njit(cache=True)
@@ -30,4 +31,6 @@ def generate(gen_id, rng, tp, data, item, X, Y, J, has_t):
         return twoseq.generate(rng, tp, X, Y, J, has_t)
     if gen_id == 5:
         return order.generate(rng, tp, X, Y, J, has_t)
+    if gen_id == 90:
+        return recorded.generate(data, item, X, Y, J, has_t)
     return -1

@@ -15,6 +15,8 @@ USAGE = """usage: python -m lstmsim [task=NAME] [key=value ...]     train one ne
        python -m lstmsim list                               the tasks and their paper numbers
        python -m lstmsim sweep task=adding T=100,500 trials=10 [workers=2] [executor=local|dask]
        python -m lstmsim reproduce table=N [trials=...] [max_sequences=...]   a paper table
+       python -m lstmsim inspect RUN                        a run's trace.h5 summarised
+       python -m lstmsim plot RUN [what=curve|cells|gates|weights] [seq=N] [out=FILE.png]
 see README.md for every command and key"""
 
 
@@ -72,3 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lstmsim: interrupted", file=sys.stderr)
         return 130
+
+
+# ---- reading a run's trace.h5 (lstmsim/inspect_cmd.py, lstmsim/plot_cmd.py) ----------------------
+def cmd_inspect(args: list[str]) -> int:
+    from .inspect_cmd import cmd_inspect as inspect_command
+
+    return inspect_command(args)
+
+
+def cmd_plot(args: list[str]) -> int:
+    from .plot_cmd import cmd_plot as plot_command
+
+    return plot_command(args)
+
+
+COMMANDS.update(inspect=cmd_inspect, plot=cmd_plot)

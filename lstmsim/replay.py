@@ -30,8 +30,6 @@ from .generators.recorded import pack
 from .task_kinds import TaskKind, register
 from .trace_reader import Trace, TraceError, load_trace, trace_path
 
-TOPOLOGY_KEYS = ("n_in", "n_out", "n_hidden", "block_sizes", "connectivity", "bias", "output_gates",
-                 "g", "h")
 _SOURCES: dict[tuple, "Source"] = {}
 
 
@@ -46,20 +44,20 @@ def read_init(cfg) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_topology(trace: Trace, top, what: str) -> None:
-    ours = dataclasses.asdict(top)
-    ours["block_sizes"] = list(top.block_sizes)
+    """Every field of this run's Topology (a key the trace lacks counts as its default)."""
     theirs = trace.topology
-    for key in TOPOLOGY_KEYS:
-        if theirs.get(key) != ours.get(key):
-            raise UserError(f"{what}: the trace's network differs from this run's ({key}: "
-                            f"{theirs.get(key)!r} in the trace, {ours.get(key)!r} here)")
+    for f in dataclasses.fields(top):
+        ours = list(top.block_sizes) if f.name == "block_sizes" else getattr(top, f.name)
+        if theirs.get(f.name, f.default) != ours:
+            raise UserError(f"{what}: the trace's network differs from this run's ({f.name}: "
+                            f"{theirs.get(f.name, f.default)!r} in the trace, {ours!r} here)")
 
 
 def apply_init(training, weights: tuple[np.ndarray, np.ndarray]) -> None:
     W_h, W_o = weights
     if W_h.shape != training.net.W_h.shape or W_o.shape != training.net.W_o.shape:
-        raise UserError(f"init: weight shapes {W_h.shape}, {W_o.shape} do not fit this network "
-                        f"({training.net.W_h.shape}, {training.net.W_o.shape})")
+        raise UserError(f"init={training.cfg.init}: the trace's weights {W_h.shape}, {W_o.shape} "
+                        f"do not fit this network's {training.net.W_h.shape}, {training.net.W_o.shape}")
     training.net.W_h[:] = W_h
     training.net.W_o[:] = W_o
     training.initial_weights = (W_h.copy(), W_o.copy())

@@ -29,6 +29,7 @@ readable if the process is killed, holding every flushed row, and other processe
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -217,10 +218,9 @@ class TraceWriter:
                  h5py_version=h5py.__version__, hdf5_version=h5py.version.hdf5_version,
                  python_version=sys.version.split()[0], task=str(cfg.task), kind=str(cfg.kind),
                  seed=int(cfg.seed), config=yaml.safe_dump(OmegaConf.to_container(cfg, resolve=True), sort_keys=False),
-                 topology=json.dumps({**{k: getattr(top, k) for k in (
-                     "n_in", "n_out", "n_hidden", "connectivity", "bias", "output_gates", "g", "h")},
-                     "block_sizes": list(top.block_sizes), "n_weights": training.n_weights,
-                     "unit_names": top.unit_names()}),
+                 topology=json.dumps({**dataclasses.asdict(top), "block_sizes": list(top.block_sizes),
+                                      "n_weights": training.n_weights,
+                                      "unit_names": top.unit_names()}),
                  start_time=_iso(started), end_time="", status="running", summary="{}",
                  trace_first=self.first, trace_every=self.every, trace_test=self.test_n,
                  trace_weights_every=self.weights_every, trace_inputs=str(cfg.trace.inputs),

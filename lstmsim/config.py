@@ -238,7 +238,8 @@ def _validate_network(cfg: DictConfig) -> None:
 
 
 def to_yaml(cfg: DictConfig) -> str:
-    return OmegaConf.to_yaml(cfg)
+    """The config as YAML with every interpolation resolved (presets use ${by:...}, ${per_block:...})."""
+    return OmegaConf.to_yaml(cfg, resolve=True)
 
 
 def _as_text(value: Any) -> str:

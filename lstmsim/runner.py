@@ -198,31 +198,112 @@ def make_summary(cfg, training: Training, outcome: dict, test: dict, run_dir: Pa
 
 
 def paper_row(cfg) -> dict | None:
-    """The paper's reported row for this setting: the preset's row whose keys match the config."""
+    """The paper's reported row for this setting: the preset's row whose keys match the config.
+
+    Row keys that are config keys (T, N, variant, q, p, blocks, lr, ...) select; the others are
+    the reported numbers. Values compare as numbers when both are numbers (lr 1 == 1.0) and
+    `blocks` by the sizes it means (3x2 == 2,2,2). When several rows match (Exp. 5's two
+    evaluation points), the first is returned with all of them under "rows".
+    """
     paper = cfg.get("paper")
     if not paper:
         return None
     paper = config_mod.OmegaConf.to_container(paper) if not isinstance(paper, dict) else paper
-    for row in paper.get("rows", []):
-        keys = [k for k in row if k in cfg and k not in ("paper",)]
-        if all(str(cfg[k]) == str(row[k]) for k in keys):
-            return {"table": paper.get("table"), "trials": paper.get("trials"), **row}
-    return None
+    matches = [row for row in paper.get("rows", []) if _row_matches(cfg, row)]
+    if not matches:
+        return None
+    out = {"table": paper.get("table"), "trials": paper.get("trials"), **matches[0]}
+    if len(matches) > 1:
+        out["rows"] = matches
+    return out
+
+
+def _row_matches(cfg, row: dict) -> bool:
+    return all(_same_value(k, cfg[k], v) for k, v in row.items() if k != "paper" and k in cfg)
+
+
+def _same_value(key: str, ours, theirs) -> bool:
+    if key == "blocks":
+        from .topology import parse_blocks
+
+        try:
+            return parse_blocks(str(ours)) == parse_blocks(str(theirs))
+        except UserError:
+            return False
+    if not isinstance(ours, (str, bool)) and not isinstance(theirs, (str, bool)):
+        try:
+            return float(ours) == float(theirs)
+        except (TypeError, ValueError):
+            pass
+    return str(ours) == str(theirs)
+
+
+# the paper's columns, in print order: row key -> format
+PAPER_FIELDS = (
+    ("success_pct", "{}% of trials successful"),
+    ("st1", "ST1 after {:,}"),
+    ("st2", "ST2 after {:,}"),
+    ("success_after", "success after {:,}"),
+    ("range", "range {}"),
+    ("wrong", "{} wrong"),
+    ("misclassified", "fraction misclassified {}"),
+    ("avg_diff", "mean |diff| {}"),
+    ("mse", "'MSE' {}"),
+)
+
+
+def _paper_fields(row: dict) -> str:
+    parts = []
+    for key, fmt in PAPER_FIELDS:
+        if row.get(key) is not None:
+            value = row[key]
+            if key == "range":
+                value = "-".join(f"{v:,}" for v in value)
+            parts.append(fmt.format(value))
+    return ", ".join(parts)
 
 
 def result_line(summary: dict) -> str:
+    """One line: this run's result, then the paper's row for the same setting (if any)."""
     s = summary
     solved = (f"solved after {s['sequences_to_solve']:,} sequences" if s["solved"]
               else f"{s['status']} at {s['sequences_trained']:,} sequences")
-    line = (f"{s['task']} seed={s['seed']}: {solved}; test {s['test_wrong']}/{s['test_size']} "
-            f"wrong ({s['correct_rule']} rule; abs {s['test_wrong_abs']}, squared "
-            f"{s['test_wrong_squared']}), mean |err| {s['test_mean_abs_error']:.4f}; "
-            f"{(s['steps_per_second'] or 0) / 1e6:.2f} M steps/s")
-    p = s.get("paper")
-    if p and p.get("success_after") is not None:
-        line += (f"  | paper (Table {p.get('table')}, mean of {p.get('trials')}): success after "
-                 f"{p['success_after']:,}, {p.get('wrong', '?')} wrong")
+    parts = [solved]
+    met = s.get("criteria_first_met") or {}
+    if met:
+        parts.append(", ".join(f"{k} at {v:,}" for k, v in met.items()))
+    for e in s.get("evaluations") or []:
+        if "level" in e:  # Exp. 5's evaluation points
+            parts.append(f"n_seq={e['level']} at {e['sequences']:,}: {e['test_wrong']}/"
+                         f"{e['test_size']} wrong, mean |err| {e['test_mean_abs_error']:.4f}, "
+                         f"MSE {e['test_mse']:.4f}")
+    n = s["test_size"] or 0
+    test = f"test {s['test_wrong']}/{n} wrong"
+    if n:
+        test += f" ({s['test_wrong'] / n:.5f})"
+    if s["correct_rule"] == "rank":
+        test += " (rank rule)"
+    else:
+        test += (f" ({s['correct_rule']} rule; abs {s['test_wrong_abs']}, squared "
+                 f"{s['test_wrong_squared']})")
+    parts.append(f"{test}, mean |err| {s['test_mean_abs_error']:.4f}")
+    parts.append(f"{(s['steps_per_second'] or 0) / 1e6:.2f} M steps/s")
+    line = f"{s['task']} seed={s['seed']}: " + "; ".join(parts)
+    if s.get("paper"):
+        line += f"  | paper {paper_text(s['paper'])}"
     return line
+
+
+def paper_text(p: dict) -> str:
+    """'(Table 7, mean of 10 trials): success after 74,000, 1 wrong' for a `paper_row` result."""
+    table = p.get("table")
+    where = f"Table {table}" if isinstance(table, int) else str(table)
+    rows = p.get("rows") or [p]
+    if len(rows) > 1 and all("n_seq" in r for r in rows):
+        reported = "; ".join(f"n_seq={r['n_seq']}: {_paper_fields(r)}" for r in rows)
+    else:
+        reported = _paper_fields(p)
+    return f"({where}, mean of {p.get('trials')} trials): {reported}"
 
 
 def make_run_dir(out: Path, task: str, seed: int) -> Path:

@@ -2,9 +2,10 @@
 
 `Training` turns a validated config into the network, the random generators, the generator
 parameters and the stop-rule state, and advances them with the compiled loop. It does no I/O.
-Random streams: one root SeedSequence(seed) spawns four independent children, for the initial
-weights, the training sequences, the test sequences and fixed data sets (Reber), so that testing
-more or less often never changes what training sees.
+Random streams: one root SeedSequence(seed) spawns five independent children, for the initial
+weights, the training sequences, the test sequences, fixed data sets (Reber) and the task kind's
+own draws (2a/2b: the added cell), so that testing more or less often never changes what training
+sees.
 """
 
 from __future__ import annotations
@@ -55,9 +56,11 @@ class Training:
     def __init__(self, cfg, rec_capacity: int = 0, rec_max_seqs: int = 0):
         self.cfg = cfg
         self.kind = TASK_KINDS[cfg.kind]
-        init_ss, train_ss, test_ss, data_ss = np.random.SeedSequence(cfg.seed).spawn(4)
+        init_ss, train_ss, test_ss, data_ss, kind_ss = np.random.SeedSequence(cfg.seed).spawn(5)
         self.topology, self.n_weights, self.net = self.make_net(_rng(init_ss))
         freeze_cell_inputs(self.net, self.topology, list(cfg.freeze))
+        self.kind_rng = _rng(kind_ss)  # the kind's own draws (2a/2b: weights of the added cell)
+        self.kind_state = self.kind.setup(self) if self.kind.setup else {}
         self.initial_weights = (self.net.W_h.copy(), self.net.W_o.copy())
         self.train_rng, self.test_rng = _rng(train_ss), _rng(test_ss)
         self.data = self.kind.make_data(cfg, _rng(data_ss)) if self.kind.make_data else {}
@@ -106,6 +109,9 @@ class Training:
     def evaluate(self, n: int, rng=None, data=None, item_base: int = -1, recorder=None) -> dict:
         """Test on n sequences without learning; returns counts under both correctness rules."""
         rng = self.test_rng if rng is None else rng
+        if data is None and "test" in self.data and item_base < 0:
+            data, item_base = self.data["test"], 0  # a fixed test set (Reber): each item once
+            n = min(n, data.shape[0])
         data = self.data.get("test", _NO_DATA) if data is None else data
         rules = self.rules._replace(learn=False, stop_kind=STOP_NONE, item_base=item_base,
                                     rec_first=0 if recorder is None else self.cfg.trace.test,

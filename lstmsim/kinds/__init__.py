@@ -1,0 +1,1 @@
+"""The task kinds, one module each; lstmsim/task_kinds.py is the registry that collects them."""

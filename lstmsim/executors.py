@@ -66,6 +66,9 @@ def open_executor(spec: str, workers: int,
                                        mp_context=multiprocessing.get_context("spawn"))
             try:
                 yield pool
+            except BaseException:  # interrupted (Ctrl-C) or failing: stop the running trials too
+                _stop_workers(pool)
+                raise
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     elif spec == "dask":
@@ -136,6 +139,16 @@ def _dask_remote(spec: str, timeout: float):
         yield client
     finally:
         _quietly(client.close)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes (queued trials would otherwise still run)."""
+    stop = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if stop is not None:
+        _quietly(stop)
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        _quietly(proc.terminate)
 
 
 def _quietly(fn) -> None:

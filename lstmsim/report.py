@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.table import Table
+from rich.text import Text
 
 PAPER_TEST_SIZE = 2560  # the paper's wrong-prediction counts are out of 2560 (Tables 7-9)
 TIMING_COLUMNS = ("steps_per_second", "train_seconds", "wall_seconds")
@@ -40,6 +41,37 @@ class ReportRow:
         rules = {s.get("correct_rule") for s in self.summaries if s.get("correct_rule")}
         if len(rules) == 1:  # what the runs used (e.g. Reber's rank rule), over the config's key
             self.rule = rules.pop()
+
+
+def rows_from_summaries(summaries: list[dict]) -> list[ReportRow]:
+    """Report rows of the summaries a sweep returned (`lstmsim.sweep`), one per setting in order
+    of appearance, with the paper's numbers where a row of lstmsim.paper_tables matches."""
+    from .paper_tables import TABLES, _same, canonical_numbers, table
+
+    groups: dict[str, list] = {}
+    for s in summaries:
+        setting = s.get("setting") or {"task": s.get("task")}
+        groups.setdefault(_text(sorted(setting.items())), []).append(s)
+    settings = [m[0].get("setting") or {"task": m[0].get("task")} for m in groups.values()]
+    keys = list(dict.fromkeys(k for st in settings for k in st if k != "task"))
+    if len(settings) > 1:  # name the settings by what differs between them
+        keys = [k for k in keys if len({_text(st.get(k)) for st in settings}) > 1]
+    rows = []
+    for members, setting in zip(groups.values(), settings):
+        matches = [r for n in TABLES for r in table(n).rows
+                   if r.task == setting["task"] and r.level is None
+                   and all(k in setting and _same(setting[k], v) for k, v in r.setting.items())]
+        paper = matches[0] if len(matches) == 1 else None
+        label = " ".join([str(setting["task"])]
+                         + [f"{k}={_text(setting[k])}" for k in keys if k in setting])
+        if paper is not None:
+            rows.append(ReportRow(label, members, paper=paper.numbers, paper_trials=paper.trials,
+                                  source=paper.source))
+        else:  # the preset's own matching row, as the runner recorded it
+            recorded = members[0].get("paper") or {}
+            rows.append(ReportRow(label, members, paper=canonical_numbers(recorded) or None,
+                                  paper_trials=recorded.get("trials"), source="preset"))
+    return rows
 
 
 def row_stats(summaries: list, level: int | None = None) -> dict:
@@ -193,7 +225,7 @@ def _rule_text(rows: list[ReportRow]) -> str:
 
 # ---- the side-by-side table on the terminal -------------------------------------------------
 def side_by_side(title: str, rows: list[ReportRow]) -> Table:
-    t = Table(title=title, title_justify="left")
+    t = Table(title=Text(title), title_justify="left")
     for col, just in (("setting", "left"), ("trials", "right"), ("solved", "right"),
                       ("sequences to success, ours: mean (min-max)", "right"),
                       ("paper (trials)", "right"), ("ours/paper", "right"),
@@ -209,13 +241,23 @@ def side_by_side(title: str, rows: list[ReportRow]) -> Table:
         span = f" ({_int(q['min'])}-{_int(q['max'])})" if q["n"] > 1 else ""
         size = f" of {s['test_size']}" if s["test_size"] else ""
         paper_n = f" ({r.paper_trials})" if r.paper_trials else ""
-        t.add_row(r.label, f"{s['ran']}{_err(s)}", f"{s['solved']}{_pct_paren(p)}",
+        t.add_row(Text(r.label), f"{s['ran']}{_err(s)}", f"{s['solved']}{_pct_paren(p)}",
                   f"{_int(q['mean'])}{span}", _int(p.get("success_after")) + paper_n,
                   _ratio(q["mean"], p.get("success_after")),
                   f"{_num(w['mean'])} / {_int(w['max'])}{size} ({r.rule})",
                   f"{_num(s['test_wrong_abs']['mean'])} | {_num(s['test_wrong_squared']['mean'])}",
                   _paper_wrong(p), *([_extra_text(r)] if extra else []))
     return t
+
+
+def print_side_by_side(title: str, rows: list[ReportRow]) -> None:
+    """The side-by-side table on stdout (200 columns wide when stdout is not a terminal)."""
+    import sys
+
+    from rich.console import Console
+
+    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console.print(side_by_side(title, rows))
 
 
 def _paper_wrong(p: dict) -> str:

@@ -13,11 +13,9 @@ applied to every row.
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from omegaconf import ListConfig, OmegaConf
-from rich.console import Console
 
 from . import config as config_mod
 from . import paper_tables
@@ -57,8 +55,7 @@ def cmd_reproduce(args: list[str]) -> int:
 
 
 def _finish(result: SweepResult, title: str) -> int:
-    console = Console() if sys.stdout.isatty() else Console(width=200)
-    console.print(report_mod.side_by_side(title, result.rows))
+    report_mod.print_side_by_side(title, result.rows)
     if result.errors:
         print(f"{result.errors} trial(s) failed; rerun the same command to retry them")
     print(result.plan.folder)

@@ -17,8 +17,10 @@ import time
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .progress import _duration, choose_mode
 from .trial import read_progress
@@ -109,7 +111,9 @@ class SweepDisplay:
         if running:
             line += ": " + "; ".join(
                 f"{label} " + ("compiling" if s.get("phase") == "compiling"
-                               else f"{s.get('sequences', 0):,} seq") for label, s in running[:8])
+                               else f"{s.get('sequences', 0):,} seq"
+                               + (" (testing)" if s.get("phase") == "testing" else ""))
+                for label, s in running[:8])
         return line
 
     def _render(self):
@@ -117,7 +121,7 @@ class SweepDisplay:
         c = self.counts
         with self._lock:
             running = sorted(self._running.values(), key=lambda x: x[0])
-        head = (f"[bold]{self.title}[/]  done {c['done']}/{self.total}"
+        head = (f"[bold]{escape(self.title)}[/]  done {c['done']}/{self.total}"
                 f" ({c['reused']} from earlier runs)  running {len(running)}  solved {c['solved']}"
                 + (f"  [red]failed {c['errors']}[/]" if c["errors"] else ""))
         table = Table(box=None, show_header=bool(running), pad_edge=False)
@@ -126,15 +130,17 @@ class SweepDisplay:
             table.add_column(col, justify="left" if col == "running trial" else "right")
         for label, s in running[:20]:
             if s.get("phase") == "compiling":
-                table.add_row(label, "compiling", "", "", "", "")
+                table.add_row(Text(label), "compiling", "", "", "", "")
                 continue
-            table.add_row(label, f"{s.get('sequences', 0):,}", f"{s.get('avg_error', float('nan')):.4f}",
+            seqs = f"{s.get('sequences', 0):,}" + (" testing" if s.get("phase") == "testing" else "")
+            table.add_row(Text(label), seqs,
+                          f"{s.get('avg_error', float('nan')):.4f}",
                           f"{s.get('wrong', 0)}/{s.get('window', 0)}",
                           f"{(s.get('steps_per_second') or 0) / 1e6:.2f}",
                           _duration(s.get("eta_seconds")))
         if len(running) > 20:
             table.add_row(f"... and {len(running) - 20} more", "", "", "", "", "")
-        return Group(self._bar, head, table)
+        return Group(self._bar, Text.from_markup(head), table)
 
     def _print(self, text: str) -> None:
         if self.mode == "none":

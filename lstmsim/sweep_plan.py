@@ -267,7 +267,8 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
                 if todo:
                     errors = _run(plan, todo, results, ex, executor, display)
         finally:
-            summaries = [results.get(i) or _missing(plan, t) for i, t in enumerate(plan.trials)]
+            summaries = [_annotate(plan, t, results.get(i) or _missing(plan, t))
+                          for i, t in enumerate(plan.trials)]
             rows = write_results(plan, summaries, table_rows, title)
     return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
 
@@ -346,11 +347,19 @@ def _outcome(s: dict) -> str:
             f"({s.get('correct_rule')}), {s.get('wall_seconds', 0):.1f} s")
 
 
+def _annotate(plan: Plan, t: Trial, summary: dict) -> dict:
+    """The summary as the sweep returns it: with the trial's setting (task and every key the sweep
+    set), its label and its index, so that a script can group the trials."""
+    s = plan.settings[t.setting]
+    return {**summary, "setting": {"task": s.task, **s.resolved}, "label": s.label,
+            "trial": t.index}
+
+
 def _missing(plan: Plan, t: Trial) -> dict:
     s = plan.settings[t.setting]
     return {"task": s.task, "seed": t.seed, "status": "error", "solved": False,
             "sequences_to_solve": None, "run_dir": str(t.run_dir),
-            "error": "not run (sweep interrupted)"}
+            "error": "not finished (sweep interrupted)"}
 
 
 def _write_definition(plan: Plan, executor: str, workers: int) -> None:

@@ -83,7 +83,7 @@ def _progress_file_display(path: Path):
             now = time.monotonic()
             if final or now - self._last >= 1.0:
                 self._last = now
-                self._write({**state, "phase": "done" if final else "training"})
+                self._write({**state, "phase": "testing" if final else "training"})
 
         def _write(self, state: dict) -> None:
             state = {k: v for k, v in state.items() if isinstance(v, (int, float, str, type(None)))}

@@ -182,6 +182,15 @@ def test_results_csv_and_report(reference):
     assert info["root_seed"] == 7 and len(info["settings"]) == 2
 
 
+def test_rows_from_the_summaries_a_script_gets(reference):
+    rows = report_mod.rows_from_summaries(reference.summaries)
+    assert [(r.label, r.stats["ran"]) for r in rows] == [("adding T=20", 3), ("adding T=30", 3)]
+    assert all(r.paper is None for r in rows)  # Table 7 has no T = 20 or 30 row
+    s = dict(reference.summaries[0], setting={"task": "adding", "T": 100})
+    (row,) = report_mod.rows_from_summaries([s])
+    assert row.paper["success_after"] == 74000 and row.paper_trials == 10
+
+
 def _spec_tables() -> dict[int, list[dict]]:
     """The markdown tables of spec §5, as lists of {header: cell}."""
     text = SPEC.read_text()

@@ -135,7 +135,8 @@ def _sequence(plt, t: Trace, d: dict, what: str, seq: int, phase: str):
             a.axvline(steps[m], color="C3", ls="--", lw=1)
         for m in np.flatnonzero(d["has_target"] == 1):
             a.axvline(steps[m], color="k", ls=":", lw=1)
-        a.legend(loc="upper left", fontsize=7, ncol=4)
+        if _labelled(a):
+            a.legend(loc="upper left", fontsize=7, ncol=4)
     axes[-1].set_xlabel("time step t")
     err = d["error"][d["has_target"] == 1]
     tail = f", error at targets {np.array2string(err.ravel(), precision=3)}" if err.size <= 4 else ""
@@ -171,9 +172,14 @@ def _weights(plt, t: Trace):
                     seen.add(src)
                     ax.plot(x, w[key][:, r, c], color=cmap(c % 20), lw=0.8, label=label)
         ax.set_ylabel(title)
-        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6, title="from",
-                  title_fontsize=6, ncol=1 + len(seen) // 12)
+        if _labelled(ax):
+            ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=6, title="from",
+                      title_fontsize=6, ncol=1 + len(seen) // 12)
     axes[-1].set_xlabel("training sequences")
     fig.suptitle(f"{t.attrs.get('task')} seed {t.attrs.get('seed')}: weights over {len(x)} snapshots")
     fig.tight_layout()
     return fig
+
+
+def _labelled(ax) -> bool:
+    return any(not str(ln.get_label()).startswith("_") for ln in ax.get_lines())

@@ -45,6 +45,8 @@ FORMAT_VERSION = 1
 FILE_NAME = "trace.h5"
 FLUSH_SECONDS = 5.0  # rows reach the file at most about this long after they were made
 CHUNK_BYTES = 1 << 17  # target size of the widest dataset's chunks in a group, before compression
+# (per-step groups: a quarter of it, so that a partly filled chunk rewritten after FLUSH_SECONDS
+# leaves little dead space: traced sequences come seconds apart)
 INDEX_CHUNK_ROWS = 1024  # chunk rows of the per-traced-sequence index
 PHONY_DIM = "This is a netCDF dimension but not a netCDF variable."  # netCDF-4's marker
 SNAP_INITIAL, SNAP_PERIODIC, SNAP_FINAL = 0, 1, 2
@@ -157,17 +159,19 @@ class TraceWriter:
             self.dim0: dict[str, str] = {}
             self.dirty: list[_Sink] = []  # sinks holding rows not yet in the file
             self.rows: dict[str, int] = {}
-            g = self._group("train", labels, "sequence", "one row per training sequence, in order")
+            g = self._group("train", labels, "sequence", "one row per training sequence, in order",
+                            max_rows=int(cfg.max_sequences))
             for name, dtype, units, desc in PER_SEQUENCE:
                 self._data(g, "train", name, dtype, (), units, desc, raw=dtype == "f8")
-            g = self._group("test", labels, "sequence", "one row per sequence of the final test")
+            g = self._group("test", labels, "sequence", "one row per sequence of the final test",
+                            max_rows=int(cfg.test_size))
             for name, dtype, units, desc in PER_SEQUENCE[:-1]:
                 self._data(g, "test", name, dtype, (), units, desc, raw=dtype == "f8")
             for phase in ("train", "test"):
                 key = f"{phase}_trace"
                 g = self._group(key, labels, "step", f"per-step records of selected {phase} sequences",
                                 static=("input", "output", "cell", "block"),
-                                row_bytes=8 * max(self.n_in, self.n_out, self.n_cells))
+                                row_bytes=8 * max(self.n_in, self.n_out, self.n_cells) * 4)
                 for name, dtype, dim, units, desc in PER_STEP:
                     self._data(g, key, name, dtype, (dim,) if dim else (), units, desc)
                 idx = self._scale(g, key, "traced", "i8", "index of a traced sequence",
@@ -227,12 +231,12 @@ class TraceWriter:
                  description="lstmsim training trace of a 1997 LSTM run; see lstmsim/trace.py",
                  **_git())
 
-    def _group(self, key, labels, dim, desc, static=(), row_bytes=8) -> h5py.Group:
+    def _group(self, key, labels, dim, desc, static=(), row_bytes=8, max_rows=None) -> h5py.Group:
         """A group along `dim`; all its datasets share chunk rows so that they are written together."""
         g = self.file.create_group(key)
         g.attrs["description"] = desc
         self.sinks[key], self.dim0[key] = {}, dim
-        self.rows[key] = max(1, CHUNK_BYTES // row_bytes)
+        self.rows[key] = max(1, min(CHUNK_BYTES // row_bytes, max_rows or CHUNK_BYTES))
         ds = self._data(g, key, dim, "i1", (), "1", f"index along {dim}", dim0=False)
         ds.make_scale(PHONY_DIM)  # a dimension without stored values: its index is the row number
         self.sinks[key][dim].phony = True

@@ -1,0 +1,69 @@
+"""Issue 9 measurements: run N trials of one adding setting; report stall length and ST3.
+
+  python docs/fidelity/trials.py NAME trials=6 workers=1 T=500 max_sequences=1500000 [key=value ...]
+Trial k uses seed=first_seed+k. For each trial: `onset`, the first multiple of 1000 sequences at
+which the running mean |error| of the last 2000 sequences is below 0.08 (half of the 1/6 that
+predicting the mean gives: the end of the stall), and `solved_at`, when ST3 fired. Results are
+appended to docs/fidelity/results.jsonl, one line per trial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+RESULTS = Path(__file__).with_name("results.jsonl")
+ONSET_ERROR = 0.08
+
+
+def one(args):
+    name, seed, overrides = args
+    from lstmsim import config
+    from lstmsim.training import Training
+    from lstmsim.train_loop import EVENT_DIVERGED, EVENT_STOP, I_FILLED, I_SEQS
+
+    cfg = config.load("adding", dict(overrides, seed=seed, progress="none"))
+    tr = Training(cfg)
+    ints, cap = tr.stop.ints, int(cfg.max_sequences)
+    onset, solved_at, status = None, None, "capped"
+    t0 = time.perf_counter()
+    while ints[I_SEQS] < cap:
+        done, event, _ = tr.advance(min(1000, cap - ints[I_SEQS]))
+        filled = ints[I_FILLED]
+        if onset is None and filled == cfg.window and tr.stop.err_sum[0] / filled < ONSET_ERROR:
+            onset = int(ints[I_SEQS])
+        if event == EVENT_STOP:
+            solved_at, status = int(ints[I_SEQS]), "solved"
+            break
+        if event == EVENT_DIVERGED:
+            status = "diverged"
+            break
+    seconds = time.perf_counter() - t0
+    test = tr.evaluate(int(cfg.test_size))
+    return {"name": name, "overrides": overrides, "seed": seed, "status": status, "onset": onset,
+            "solved_at": solved_at, "sequences": int(ints[I_SEQS]),
+            "test_wrong_abs": test["test_wrong_abs"], "test_wrong_squared": test["test_wrong_squared"],
+            "test_mean_abs_error": test["test_mean_abs_error"], "seconds": round(seconds, 1)}
+
+
+def main(argv):
+    name, opts = argv[0], dict(a.split("=", 1) for a in argv[1:])
+    trials = int(opts.pop("trials", 6))
+    workers = int(opts.pop("workers", 1))
+    first = int(opts.pop("first_seed", 0))
+    with ProcessPoolExecutor(workers) as pool:
+        for r in pool.map(one, [(name, first + k, opts) for k in range(trials)]):
+            with open(RESULTS, "a") as fh:
+                fh.write(json.dumps(r) + "\n")
+            print(f"{name} seed={r['seed']}: onset {r['onset']}, {r['status']} at "
+                  f"{r['solved_at'] or r['sequences']:,} (wrong abs {r['test_wrong_abs']}, squared "
+                  f"{r['test_wrong_squared']}, {r['seconds']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

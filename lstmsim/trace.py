@@ -30,6 +30,7 @@ readable if the process is killed, holding every flushed row, and other processe
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -389,8 +390,9 @@ def _iso(t: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
 
 
+@functools.lru_cache(maxsize=1)
 def _git() -> dict:
-    """The commit of the checkout lstmsim runs from (empty when installed)."""
+    """The commit of the checkout lstmsim runs from (empty when installed); once per process."""
     root = Path(__file__).resolve().parent.parent
     if not (root / ".git").exists():
         return {"git_commit": "", "git_dirty": 0}

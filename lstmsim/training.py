@@ -122,6 +122,8 @@ class Training:
         stop = new_stop_state(1)
         while done_total < n:
             todo = min(n - done_total, LOG_CAPACITY)
+            if item_base >= 0:  # a fixed set: the next chunk continues with the next item
+                rules = rules._replace(item_base=item_base + done_total)
             done, event, _ = self.chunk_loop(self.net, self.scratch, rules, self.tp, data, rng,
                                              self.bufs, todo, stop, self.log, recorder)
             for k in logs:

@@ -127,3 +127,16 @@ def test_finite_huge_weights_are_not_divergence(tmp_path):
     # with logistic units a huge learning rate saturates the net instead of overflowing
     s = lstmsim.run("adding", lr=1e300, seed=0, out=str(tmp_path), **SMALL)
     assert s["status"] == "capped"
+
+
+def test_fixed_set_evaluation_continues_across_chunks(monkeypatch):
+    import lstmsim.training as training_mod
+
+    cfg = config.load("reber", dict(progress="none", max_sequences=10))
+    tr = Training(cfg)
+    whole = tr.evaluate(256, data=tr.data["test"], item_base=0)
+    monkeypatch.setattr(training_mod, "LOG_CAPACITY", 50)  # force several chunks
+    chunked = tr.evaluate(256, data=tr.data["test"], item_base=0)
+    assert np.array_equal(whole["arrays"]["length"], chunked["arrays"]["length"])
+    # the 256 test strings are distinct, so their lengths are not one repeated block of 50
+    assert not np.array_equal(chunked["arrays"]["length"][:50], chunked["arrays"]["length"][50:100])

@@ -265,3 +265,12 @@ def test_held_forget_gate_run_reproduces_the_1997_run(tmp_path):
         assert plain[key] == held[key]
     full = lstmsim.run(out=str(tmp_path / "c"), gradient="full", peepholes=True, **kw)
     assert full["sequences_trained"] == 1500 and full["n_weights"] == 93 + 8
+
+
+@pytest.mark.parametrize("task,weights,label", [("adding_full_gradient", 93, "full gradient"),
+                                                ("adding_forget_gate", 115, "forget gates")])
+def test_variant_presets(task, weights, label):
+    cfg = config.load(task, {})
+    assert Training(cfg).n_weights == weights
+    assert "NOT 1997" in describe(cfg) and label in describe(cfg)
+    assert cfg.description.startswith("NOT 1997")

@@ -41,7 +41,8 @@ def check(spec: str, workers: int) -> None:
     elif spec.startswith("dask://"):
         m = _REMOTE.match(spec)
         if not m or not 0 < int(m.group(2)) < 65536:
-            raise UserError(f"executor={spec!r}: expected dask://HOST:PORT, e.g. dask://10.0.0.5:8786")
+            raise UserError(f"executor={spec!r}: expected dask://HOST:PORT, "
+                            "e.g. dask://10.0.0.5:8786")
     else:
         raise UserError(f"executor={spec!r}: choose one of {', '.join(KINDS)}")
     if spec.startswith("dask"):

@@ -133,7 +133,8 @@ def csv_record(task: str, axes: dict, trial: int, seed: int, summary: dict, fold
         rec[f"{name}_at"] = seq
     for ev in s.get("evaluations") or []:
         if "level" in ev:
-            for k in ("sequences", "test_wrong", "test_wrong_abs", "test_wrong_squared", "test_mse"):
+            for k in ("sequences", "test_wrong", "test_wrong_abs", "test_wrong_squared",
+                      "test_mse"):
                 rec[f"nseq{ev['level']}_{k}"] = ev.get(k)
     rec.update({"n_weights": s.get("n_weights"), **{k: s.get(k) for k in TIMING_COLUMNS}})
     run_dir = s.get("run_dir")
@@ -219,8 +220,62 @@ def _extra_metrics(r: ReportRow):
 
 
 def _rule_text(rows: list[ReportRow]) -> str:
-    parts = sorted({f"{r.rule}, threshold {r.threshold:g}" for r in rows if r.threshold is not None})
+    parts = sorted({f"{r.rule}, threshold {r.threshold:g}" for r in rows
+                    if r.threshold is not None})
     return "; ".join(parts) or "see the runs' config.yaml"
+
+
+# ---- a sweep folder's results ---------------------------------------------------------------
+def write_results(plan, summaries: list[dict], table_rows: list | None = None,
+                  title: str | None = None) -> list:
+    """results.csv and report.md of a sweep (lstmsim.sweep_plan.Plan); returns the report rows."""
+    records = [csv_record(plan.settings[t.setting].task, plan.settings[t.setting].axes,
+                          t.index, t.seed, s, plan.folder)
+               for t, s in zip(plan.trials, summaries)]
+    write_csv(plan.folder / "results.csv", records)
+    rows = report_rows(plan, summaries, table_rows)
+    header = [f"Sweep folder: `{plan.folder}`", f"Root seed: {plan.root_seed} (trial k: "
+              "`SeedSequence(root).spawn(k+1)[k]`, see lstmsim/trial.py)",
+              "Settings: " + "; ".join(_setting_text(s) for s in plan.settings)]
+    text = markdown(title or f"Sweep {plan.name}", header, rows)
+    (plan.folder / "report.md").write_text(text)
+    return rows
+
+
+def _setting_text(s) -> str:
+    values = " ".join(f"{k}={_text(v)}" for k, v in s.resolved.items())
+    head = f"`{s.task}`" if s.label == s.task else f"{s.label}: `{s.task}`"
+    return f"{head} {values} ({s.trials} trials)".replace("  ", " ")
+
+
+def report_rows(plan, summaries: list[dict], table_rows: list | None = None) -> list:
+    """One report row per setting and matching paper row (Table 8: one per level)."""
+    from .paper_tables import TABLES, _same
+
+    by_setting: dict[int, list] = {}
+    for t, s in zip(plan.trials, summaries):
+        by_setting.setdefault(t.setting, []).append(s)
+    rows = []
+    for si, s in enumerate(plan.settings):
+        cfg = s.base_config
+        if table_rows is not None:
+            matches = [r for r in table_rows if r.task == s.task
+                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
+        else:
+            from .paper_tables import table as resolve_table
+
+            matches = [r for n in TABLES for r in resolve_table(n).rows if r.task == s.task
+                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
+        for r in matches or [None]:
+            label = s.label if r is None or table_rows is None else r.label
+            if r is not None and r.level is not None and table_rows is None:
+                label = f"{s.label} (n_seq {r.level})"
+            rows.append(ReportRow(
+                label=label, summaries=by_setting.get(si, []),
+                paper=r.numbers if r else None, paper_trials=r.trials if r else None,
+                level=r.level if r else None, source=r.source if r else "",
+                rule=str(cfg.get("correct")), threshold=cfg.get("threshold")))
+    return rows
 
 
 # ---- the side-by-side table on the terminal -------------------------------------------------

@@ -21,8 +21,8 @@ from . import config as config_mod
 from . import paper_tables
 from . import report as report_mod
 from .errors import UserError
-from .sweep_plan import (SWEEP_KEYS, SweepResult, execute, make_plan, make_settings, resolve_setting,
-                    split_values, sweep_options)
+from .sweep_plan import (SWEEP_KEYS, SweepResult, execute, make_plan, make_settings,
+                         resolve_setting, split_values, sweep_options)
 
 
 # ---- command line -----------------------------------------------------------------------------
@@ -46,7 +46,8 @@ def cmd_sweep(args: list[str]) -> int:
 def cmd_reproduce(args: list[str]) -> int:
     pairs = config_mod.parse_overrides(args)
     if "table" not in pairs:
-        raise UserError(f"reproduce needs table=N, N one of {', '.join(map(str, paper_tables.TABLES))}")
+        tables = ", ".join(map(str, paper_tables.TABLES))
+        raise UserError(f"reproduce needs table=N, N one of {tables}")
     number = pairs.pop("table")
     opts = {k: pairs.pop(k) for k in SWEEP_KEYS if k in pairs}
     result = reproduce(number, **opts, **pairs)
@@ -148,7 +149,8 @@ def plan_reproduction(table: Any, trials: int | None = None, seed: int = 0, out:
     paper_tables.require_presets(paper_tables.PaperTable(tab.number, tab.title, tuple(rows)))
     groups: dict[str, list] = {}
     for r in rows:
-        groups.setdefault(json.dumps([r.task, r.setting], sort_keys=True, default=str), []).append(r)
+        key = json.dumps([r.task, r.setting], sort_keys=True, default=str)
+        groups.setdefault(key, []).append(r)
     settings, labels = [], []
     for members in groups.values():
         r = members[0]

@@ -104,7 +104,8 @@ class SweepDisplay:
         c = self.counts
         with self._lock:
             running = sorted(self._running.values(), key=lambda x: x[0])
-        parts = [f"{c['done']}/{self.total} done", f"{len(running)} running", f"{c['solved']} solved"]
+        parts = [f"{c['done']}/{self.total} done", f"{len(running)} running",
+                 f"{c['solved']} solved"]
         if c["errors"]:
             parts.append(f"{c['errors']} failed")
         line = f"[{self.title}] " + ", ".join(parts)

@@ -178,8 +178,8 @@ def make_plan(settings: list[Setting], root_seed: int, out: str, prefix: str | N
         text = " ".join(f"{k}={report_mod._text(v)}" for k, v in s.axes.items())
         s.label = labels[i] if labels else " ".join(x for x in (s.task if len(tasks) > 1 else "",
                                                                   text) if x) or s.task
-        s.dirname = _dirname(s.task + ("_" + "_".join(f"{k}={report_mod._text(v)}"
-                                                      for k, v in s.axes.items()) if s.axes else ""))
+        values = "_".join(f"{k}={report_mod._text(v)}" for k, v in s.axes.items())
+        s.dirname = _dirname(f"{s.task}_{values}" if values else s.task)
     if len({s.dirname for s in settings}) != len(settings):
         raise UserError("two settings of the sweep are the same; give each axis distinct values")
     definition = {"seed": int(root_seed), "settings": sorted(
@@ -269,7 +269,7 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
         finally:
             summaries = [_annotate(plan, t, results.get(i) or _missing(plan, t))
                           for i, t in enumerate(plan.trials)]
-            rows = write_results(plan, summaries, table_rows, title)
+            rows = report_mod.write_results(plan, summaries, table_rows, title)
     return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
 
 
@@ -287,8 +287,8 @@ def _run(plan: Plan, todo: list[int], results: dict, ex, executor: str,
             shutil.rmtree(t.run_dir, ignore_errors=True)
             s = plan.settings[t.setting]
             display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
-            spec = {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir),
-                    "return_files": executor.startswith("dask://")}
+            spec = {"task": s.task, "overrides": trial_overrides(plan, t),
+                    "run_dir": str(t.run_dir), "return_files": executor.startswith("dask://")}
             futures[ex.submit(run_trial, spec)] = i
 
     submit_more()
@@ -364,60 +364,9 @@ def _missing(plan: Plan, t: Trial) -> dict:
 
 def _write_definition(plan: Plan, executor: str, workers: int) -> None:
     data = {"name": plan.name, "root_seed": plan.root_seed,
-            "seed_rule": "trial k: SeedSequence(root).spawn(k+1)[k].generate_state(1, uint64)[0] >> 1",
+            "seed_rule": "trial k: SeedSequence(root).spawn(k+1)[k]"
+                         ".generate_state(1, uint64)[0] >> 1",
             "settings": [{"task": s.task, "overrides": s.resolved, "trials": s.trials,
                           "folder": s.dirname, "label": s.label} for s in plan.settings],
             "last_executor": executor, "last_workers": workers}
     (plan.folder / "sweep.json").write_text(json.dumps(data, indent=2, default=str) + "\n")
-
-
-# ---- results ----------------------------------------------------------------------------------
-def write_results(plan: Plan, summaries: list[dict], table_rows: list | None = None,
-                  title: str | None = None) -> list:
-    records = [report_mod.csv_record(plan.settings[t.setting].task, plan.settings[t.setting].axes,
-                                     t.index, t.seed, s, plan.folder)
-               for t, s in zip(plan.trials, summaries)]
-    report_mod.write_csv(plan.folder / "results.csv", records)
-    rows = report_rows(plan, summaries, table_rows)
-    header = [f"Sweep folder: `{plan.folder}`", f"Root seed: {plan.root_seed} (trial k: "
-              "`SeedSequence(root).spawn(k+1)[k]`, see lstmsim/trial.py)",
-              "Settings: " + "; ".join(_setting_text(s) for s in plan.settings)]
-    text = report_mod.markdown(title or f"Sweep {plan.name}", header, rows)
-    (plan.folder / "report.md").write_text(text)
-    return rows
-
-
-def _setting_text(s: Setting) -> str:
-    values = " ".join(f"{k}={report_mod._text(v)}" for k, v in s.resolved.items())
-    head = f"`{s.task}`" if s.label == s.task else f"{s.label}: `{s.task}`"
-    return f"{head} {values} ({s.trials} trials)".replace("  ", " ")
-
-
-def report_rows(plan: Plan, summaries: list[dict], table_rows: list | None = None) -> list:
-    """One report row per setting and matching paper row (Table 8: one per level)."""
-    from .paper_tables import TABLES, _same
-
-    by_setting: dict[int, list] = {}
-    for t, s in zip(plan.trials, summaries):
-        by_setting.setdefault(t.setting, []).append(s)
-    rows = []
-    for si, s in enumerate(plan.settings):
-        cfg = s.base_config
-        if table_rows is not None:
-            matches = [r for r in table_rows if r.task == s.task
-                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
-        else:
-            from .paper_tables import table as resolve_table
-
-            matches = [r for n in TABLES for r in resolve_table(n).rows if r.task == s.task
-                       and all(_same(cfg.get(k), v) for k, v in r.setting.items())]
-        for r in matches or [None]:
-            label = s.label if r is None or table_rows is None else r.label
-            if r is not None and r.level is not None and table_rows is None:
-                label = f"{s.label} (n_seq {r.level})"
-            rows.append(report_mod.ReportRow(
-                label=label, summaries=by_setting.get(si, []),
-                paper=r.numbers if r else None, paper_trials=r.trials if r else None,
-                level=r.level if r else None, source=r.source if r else "",
-                rule=str(cfg.get("correct")), threshold=cfg.get("threshold")))
-    return rows

@@ -5,7 +5,6 @@ spec's, bad input gets one line and exit 2. Tiny settings throughout (the whole 
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time

@@ -73,9 +73,16 @@ def st_criteria(wrong: int, mean_abs_error: float, st1_wrong: int, st2_error: fl
     return {"ST1": bool(st1), "ST2": bool(st1 and mean_abs_error < st2_error)}
 
 
+FIXED_SET_STREAM = 5  # spawn key of the fixed ST1/ST2 test set's stream (Training uses 0-4)
+
+
 def twoseq_check(training) -> tuple[bool, dict]:
     cfg = training.cfg
-    stats = training.evaluate(int(cfg.check_size))
+    rng = None  # the run's test stream: fresh sequences at every check
+    if cfg.fixed_check_set:  # the same sequences at every check: a stream restarted each time
+        seed_seq = np.random.SeedSequence(int(cfg.seed), spawn_key=(FIXED_SET_STREAM,))
+        rng = np.random.Generator(np.random.PCG64(seed_seq))
+    stats = training.evaluate(int(cfg.check_size), rng=rng)
     criteria = st_criteria(stats["test_wrong"], stats["test_mean_abs_error"], int(cfg.st1_wrong),
                            float(cfg.st2_error))
     record = {"wrong": stats["test_wrong"],

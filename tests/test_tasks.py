@@ -216,7 +216,8 @@ def test_st1_st2_on_hand_made_outputs(variant, threshold, st1_wrong, st2_error):
         targets = rng.choice([0.2, 0.8], n)
     else:
         targets = rng.choice([0.0, 1.0], n)
-    cfg = {"check_size": n, "st1_wrong": st1_wrong, "st2_error": st2_error}
+    cfg = {"check_size": n, "st1_wrong": st1_wrong, "st2_error": st2_error,
+           "fixed_check_set": False}
 
     def run(outputs):
         stub = StubTraining(cfg, [stats_of(outputs, targets, threshold)])
@@ -235,6 +236,14 @@ def test_st1_st2_on_hand_made_outputs(variant, threshold, st1_wrong, st2_error):
         finished, record = run(outputs)
         assert record["criteria"]["ST1"] is st1
         assert record["wrong"] == extra
+
+
+def test_st_check_set_fresh_or_fixed():
+    for fixed in (False, True):
+        tr = Training(config.load("twoseq", dict(T=10, N=1, fixed_check_set=fixed)))
+        tr.advance(300)
+        first, second = checks.twoseq_check(tr)[1], checks.twoseq_check(tr)[1]
+        assert (first == second) is fixed  # same net: same numbers only on the same sequences
 
 
 def ring(errors, bad, window):

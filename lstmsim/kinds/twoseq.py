@@ -15,7 +15,8 @@ class TwoseqKeys:
     T: int = 100  # minimal length; lengths uniform in [T, T + T/10]
     N: int = 3  # informative leading elements
     input_noise: bool = False  # 3c only: noisy informative inputs as in 3b (spec §7 item 13)
-    check_size: int = 256  # test sequences per ST1/ST2 check (fresh at every check)
+    check_size: int = 256  # test sequences per ST1/ST2 check
+    fixed_check_set: bool = False  # false: fresh sequences at every check; true: the same ones (§4.3 [U])
     st1_wrong: int = 0  # ST1: at most this many of them misclassified (3b: 5, "fewer than 6")
     st2_error: float = 0.01  # ST2: ST1 and mean |error| below this (3b: 0.04, 3c: 0.015)
 

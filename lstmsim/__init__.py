@@ -12,6 +12,14 @@ def run(task: str = "adding", **overrides) -> dict:
     return _run(task, **overrides)
 
 
+def resume(run, **overrides) -> dict:
+    """Continue a killed or capped run in its folder (like `python -m lstmsim resume RUN`);
+    overrides: max_sequences, progress, checkpoint_every, checkpoint_seconds. Returns the summary."""
+    from .resume import resume as _resume
+
+    return _resume(run, **overrides)
+
+
 def load_trace(path):
     """A run's trace.h5 (the file or its run folder) as NumPy arrays with labels: a `Trace`."""
     from .trace_reader import load_trace as _load_trace

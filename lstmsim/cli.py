@@ -17,6 +17,7 @@ USAGE = """usage: python -m lstmsim [task=NAME] [key=value ...]     train one ne
        python -m lstmsim reproduce table=N [trials=...] [max_sequences=...]   a paper table
        python -m lstmsim inspect RUN                        a run's trace.h5 summarised
        python -m lstmsim plot RUN [what=curve|cells|gates|weights] [seq=N] [out=FILE.png]
+       python -m lstmsim resume RUN [max_sequences=N]       continue a killed or capped run
 see README.md for every command and key"""
 
 
@@ -24,7 +25,10 @@ def cmd_run(args: list[str]) -> int:
     from . import config
     from .runner import run_config
 
-    cfg = config.load("adding", config.parse_overrides(args))
+    overrides = config.parse_overrides(args)
+    if "resume" in overrides:  # resume=RUN [max_sequences=...]
+        return cmd_resume(args)
+    cfg = config.load("adding", overrides)
     summary = run_config(cfg)
     print(summary["run_dir"])
     return 0 if summary["status"] in ("solved", "capped", "completed") else 1
@@ -89,4 +93,10 @@ def cmd_plot(args: list[str]) -> int:
     return plot_command(args)
 
 
-COMMANDS.update(inspect=cmd_inspect, plot=cmd_plot)
+def cmd_resume(args: list[str]) -> int:
+    from .resume import cmd_resume as resume_command
+
+    return resume_command(args)
+
+
+COMMANDS.update(inspect=cmd_inspect, plot=cmd_plot, resume=cmd_resume)

@@ -83,6 +83,9 @@ class RunConfig:
     nseq_levels: List[int] = field(default_factory=list)
     test_size: int = 2560
     trace: TraceConfig = field(default_factory=TraceConfig)
+    # ---- reliability (lstmsim/checkpoint.py): checkpoint.npz in the run folder ----
+    checkpoint_every: int = 100_000  # sequences between checkpoints
+    checkpoint_seconds: float = 60.0  # ... and at most this long apart
     init: str = ""  # start from the initial weights of this trace.h5 / run folder (lstmsim/replay.py)
     paper: Any = None  # the paper's reported numbers for this setting (free form, from the preset)
 
@@ -102,7 +105,7 @@ CHOICES = {
     "trace.inputs": ("traced", "all"),
 }
 FREEZE_GROUPS = ("cell_bias", "cell_gates", "cell_cells")
-POSITIVE_INTS = ("max_sequences", "window", "test_size", "test_every")
+POSITIVE_INTS = ("max_sequences", "window", "test_size", "test_every", "checkpoint_every")
 NON_NEGATIVE_INTS = ("hidden_units", "trace.first", "trace.every", "trace.test", "trace.weights_every")
 
 
@@ -202,7 +205,7 @@ def validate(cfg: DictConfig) -> None:
             raise UserError(f"{key}={OmegaConf.select(cfg, key)}: must be >= 0")
     if not (math.isfinite(cfg.lr) and cfg.lr > 0):
         raise UserError(f"lr={cfg.lr}: must be a finite number > 0")
-    for key in ("threshold", "beta"):
+    for key in ("threshold", "beta", "checkpoint_seconds"):
         if not (math.isfinite(cfg[key]) and cfg[key] > 0):
             raise UserError(f"{key}={cfg[key]}: must be a finite number > 0")
     if not (math.isfinite(cfg.init_range) and cfg.init_range >= 0):

@@ -6,6 +6,7 @@ and handles the events the compiled loop returns (stop rule fired, evaluation po
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -17,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from . import config as config_mod
-from . import replay
+from . import checkpoint, replay
 from .errors import UserError
 from .progress import Display
 from .trace import FILE_NAME as TRACE_FILE
@@ -30,7 +31,14 @@ CHUNK_SECONDS = 0.25  # aim for chunks of about this much compiled work
 
 
 def run(task: str = "adding", **overrides) -> dict:
-    """Train one network as `python -m lstmsim task=... key=value ...` does; returns the summary."""
+    """Train one network as `python -m lstmsim task=... key=value ...` does; returns the summary.
+
+    `resume=RUN` continues that run instead (lstmsim/resume.py); other keys are then overrides
+    that do not change the run so far (max_sequences, progress, checkpoint_*)."""
+    if "resume" in overrides:
+        from .resume import resume
+
+        return resume(overrides.pop("resume"), **overrides)
     cfg = config_mod.load(task, overrides)
     return run_config(cfg)
 
@@ -46,56 +54,88 @@ def run_config(cfg, run_dir: Path | None = None) -> dict:
             run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"cannot create run folder {str(run_dir)!r} ({exc.strerror})") from None
-    (run_dir / "config.yaml").write_text(config_mod.to_yaml(cfg))
-    started = time.time()
-    training = Training(cfg)
-    if init is not None:
-        replay.apply_init(training, init)
-    tracer = TraceWriter(run_dir / TRACE_FILE, cfg, training, started) if cfg.trace.enabled else None
+    with checkpoint.lock(run_dir), _write_errors(run_dir):
+        write_text_atomic(run_dir / "config.yaml", config_mod.to_yaml(cfg))
+        started = time.time()
+        training = Training(cfg)
+        if init is not None:
+            replay.apply_init(training, init)
+        tracer = TraceWriter(run_dir / TRACE_FILE, cfg, training, started) if cfg.trace.enabled else None
+        return execute(cfg, run_dir, training, tracer, new_loop(), started, started)
+
+
+def new_loop() -> dict:
+    """The run loop's own state (kept in checkpoints): what `train` returns as its outcome."""
+    return {"status": "running", "solved_at": None, "diverged": None, "evaluations": [],
+            "criteria_first_met": {}, "train_seconds": 0.0, "trace_seconds": 0.0, "chunk": 200}
+
+
+def execute(cfg, run_dir: Path, training: Training, tracer: TraceWriter | None, loop: dict,
+            started: float, wall_origin: float, title: str | None = None) -> dict:
+    """Train from the state in `training` and `loop`, test, write weights and summary.
+
+    `started`: when the run first started (trace.h5); `wall_origin`: time.time() minus the wall
+    seconds the run has already spent (a resumed run counts only the time it ran)."""
     status, summary = "error", None
+    ckpt = checkpoint.Checkpointer(run_dir, cfg, started, wall_origin,
+                                   int(training.stop.ints[I_SEQS]))
     try:
-        with Display(cfg.progress, f"lstmsim {cfg.task} seed={cfg.seed}") as display:
+        with Display(cfg.progress, title or f"lstmsim {cfg.task} seed={cfg.seed}") as display:
             t0 = time.perf_counter()
             training.compile()
             compile_seconds = time.perf_counter() - t0
             if compile_seconds > 1.0:
                 display.message(f"compiled kernels in {compile_seconds:.1f} s (cached for next runs)")
-            outcome = train(training, display, tracer)
+            outcome = train(training, display, tracer, loop, ckpt)
             test = training.evaluate(int(cfg.test_size),
                                      recorder=tracer.test_recorder if tracer else None)
             if tracer is not None:
                 tracer.test_results(test["arrays"])
                 tracer.drain(tracer.test_recorder, "test")
             save_weights(run_dir / "weights.npz", training)
-            summary = make_summary(cfg, training, outcome, test, run_dir, started)
+            summary = make_summary(cfg, training, outcome, test, run_dir, wall_origin)
             status = summary["status"]
             if tracer is not None:
                 tracer.close(status, summary)
             write_json_atomic(run_dir / "summary.json", summary)
             display.message(result_line(summary))
-    except KeyboardInterrupt:
-        status = "interrupted"
+    except BaseException as exc:
+        if tracer is not None:  # keep the trace readable, marked as not finished
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else status
+            try:
+                tracer.close(status, summary)
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                pass
         raise
-    finally:
-        if tracer is not None:
-            tracer.close(status, summary)  # no-op when already closed
     return summary
 
 
-def train(training: Training, display: Display, tracer: TraceWriter | None = None) -> dict:
+@contextlib.contextmanager
+def _write_errors(run_dir: Path):
+    """A file that cannot be written (read-only folder, disk full) is a one-line UserError."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or run_dir
+        raise UserError(f"{where}: cannot write ({exc.strerror or _first_line(exc)})") from None
+
+
+def train(training: Training, display: Display, tracer: TraceWriter | None = None,
+          loop: dict | None = None, ckpt: checkpoint.Checkpointer | None = None) -> dict:
     """Advance until the stop rule fires, the cap is reached or the run diverges.
 
     With a tracer, every chunk's results go to trace.h5, and chunks end on the weight-snapshot grid.
+    `loop` (new_loop(), or a checkpoint's) is updated in place and returned; with `ckpt`,
+    checkpoints are written between chunks when due and when the cap is reached.
     """
     cfg = training.cfg
     cap = int(cfg.max_sequences)
     ints = training.stop.ints
-    chunk, train_seconds, trace_seconds = 200, 0.0, 0.0
-    status, solved_at, diverged, evaluations = "capped", None, None, []
+    loop = new_loop() if loop is None else loop
     check_every = int(cfg.test_every) if cfg.stop == "test" else 0
-    first_met: dict[str, int] = {}
+    first_met, evaluations = loop["criteria_first_met"], loop["evaluations"]
     while ints[I_SEQS] < cap:
-        todo = min(chunk, cap - ints[I_SEQS])
+        todo = min(loop["chunk"], cap - ints[I_SEQS])
         if check_every:  # chunks end exactly at the periodic checks
             todo = min(todo, check_every - ints[I_SEQS] % check_every)
         if tracer is not None:
@@ -104,12 +144,12 @@ def train(training: Training, display: Display, tracer: TraceWriter | None = Non
         t0 = time.perf_counter()
         done, event, div_step = training.advance(todo)
         dt = time.perf_counter() - t0
-        train_seconds += dt
+        loop["train_seconds"] += dt
         if tracer is not None:
             tracer.after_chunk(training, done, steps_before)
-            trace_seconds += time.perf_counter() - t0 - dt
-        chunk = _next_chunk(chunk, done, dt)
-        display.update(_progress_state(training, train_seconds))
+            loop["trace_seconds"] += time.perf_counter() - t0 - dt
+        loop["chunk"] = _next_chunk(loop["chunk"], done, dt)
+        display.update(_progress_state(training, loop["train_seconds"]))
         if check_every and ints[I_SEQS] % check_every == 0 and event in (EVENT_DONE, EVENT_REC_FULL):
             finished, record = training.kind.check(training)
             record["sequences"] = int(ints[I_SEQS])
@@ -118,29 +158,32 @@ def train(training: Training, display: Display, tracer: TraceWriter | None = Non
                 if met and name not in first_met:
                     first_met[name] = int(ints[I_SEQS])
             if finished:
-                status, solved_at = "solved", int(ints[I_SEQS])
+                loop["status"], loop["solved_at"] = "solved", int(ints[I_SEQS])
                 break
         if event == EVENT_STOP:
-            status, solved_at = "solved", int(ints[I_SEQS])
+            loop["status"], loop["solved_at"] = "solved", int(ints[I_SEQS])
             if cfg.stop == "nseq":
                 evaluations.append(_evaluation(training))
             break
         if event == EVENT_LEVEL:
             evaluations.append(_evaluation(training))
         elif event == EVENT_DIVERGED:
-            status = "diverged"
-            diverged = {"sequence": int(ints[I_SEQS]) - 1, "step": int(div_step)}
+            loop["status"] = "diverged"
+            loop["diverged"] = {"sequence": int(ints[I_SEQS]) - 1, "step": int(div_step)}
             break
         elif event == EVENT_REC_FULL and tracer is None:
             training.recorder.count[:] = 0  # no trace writer: drop the records
-    if status == "capped" and cfg.stop == "none":
-        status = "completed"
+        if ckpt is not None and ckpt.due(int(ints[I_SEQS])):
+            ckpt.write(training, loop, tracer)
+    else:  # the cap: a checkpoint here lets `resume max_sequences=...` extend the run
+        if ckpt is not None and ckpt.last_seqs != int(ints[I_SEQS]):
+            ckpt.write(training, loop, tracer)
+    if loop["status"] == "running":
+        loop["status"] = "completed" if cfg.stop == "none" else "capped"
     if tracer is not None:
         tracer.snapshot(training, SNAP_FINAL)
-    display.update(_progress_state(training, train_seconds), final=True)
-    return {"status": status, "solved_at": solved_at, "diverged": diverged,
-            "evaluations": evaluations, "criteria_first_met": first_met,
-            "train_seconds": train_seconds, "trace_seconds": trace_seconds}
+    display.update(_progress_state(training, loop["train_seconds"]), final=True)
+    return loop
 
 
 def _evaluation(training: Training) -> dict:
@@ -333,12 +376,26 @@ def save_weights(path: Path, training: Training) -> None:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, default=_json_default))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file, fsync and rename: a reader never sees a partial file."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=2, default=_json_default)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _json_default(value):

@@ -15,7 +15,7 @@ def run(task: str = "adding", **overrides) -> dict:
 def resume(run, **overrides) -> dict:
     """Continue a killed or capped run in its folder (like `python -m lstmsim resume RUN`);
     overrides: max_sequences, progress, checkpoint_every, checkpoint_seconds. Returns the summary."""
-    from .resume import resume as _resume
+    from .resume_cmd import resume as _resume
 
     return _resume(run, **overrides)
 

@@ -1,4 +1,4 @@
-"""checkpoint.npz: everything a run needs to continue bit for bit after a kill (lstmsim/resume.py).
+"""checkpoint.npz: everything a run needs to continue bit for bit after a kill (lstmsim/resume_cmd.py).
 
 A run writes `checkpoint.npz` into its folder every `checkpoint_every` sequences and at least every
 `checkpoint_seconds`, between two chunks (chunk boundaries never change results), right after a
@@ -60,8 +60,17 @@ class Checkpoint:
 
 
 # ---- what goes in ------------------------------------------------------------------------------
-def _array_fields(nt) -> dict:
-    return {f: getattr(nt, f) for f in nt._fields if isinstance(getattr(nt, f), np.ndarray)}
+def _array_fields(obj) -> dict:
+    """The arrays of a NamedTuple (by field name), a tuple/list (by index) or a dataclass."""
+    if hasattr(obj, "_fields"):
+        items = [(f, getattr(obj, f)) for f in obj._fields]
+    elif isinstance(obj, (tuple, list)):
+        items = [(str(i), v) for i, v in enumerate(obj)]
+    elif dataclasses.is_dataclass(obj):
+        items = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)]
+    else:
+        raise TypeError(f"cannot checkpoint a {type(obj).__name__}")
+    return {name: v for name, v in items if isinstance(v, np.ndarray)}
 
 
 def _generators(training) -> dict:

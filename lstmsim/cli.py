@@ -94,7 +94,7 @@ def cmd_plot(args: list[str]) -> int:
 
 
 def cmd_resume(args: list[str]) -> int:
-    from .resume import cmd_resume as resume_command
+    from .resume_cmd import cmd_resume as resume_command
 
     return resume_command(args)
 

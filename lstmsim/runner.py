@@ -33,10 +33,10 @@ CHUNK_SECONDS = 0.25  # aim for chunks of about this much compiled work
 def run(task: str = "adding", **overrides) -> dict:
     """Train one network as `python -m lstmsim task=... key=value ...` does; returns the summary.
 
-    `resume=RUN` continues that run instead (lstmsim/resume.py); other keys are then overrides
+    `resume=RUN` continues that run instead (lstmsim/resume_cmd.py); other keys are then overrides
     that do not change the run so far (max_sequences, progress, checkpoint_*)."""
     if "resume" in overrides:
-        from .resume import resume
+        from .resume_cmd import resume
 
         return resume(overrides.pop("resume"), **overrides)
     cfg = config_mod.load(task, overrides)
@@ -311,6 +311,9 @@ def result_line(summary: dict) -> str:
     s = summary
     solved = (f"solved after {s['sequences_to_solve']:,} sequences" if s["solved"]
               else f"{s['status']} at {s['sequences_trained']:,} sequences")
+    if s.get("diverged_at"):
+        d = s["diverged_at"]
+        solved = f"DIVERGED (NaN/Inf) in sequence {d['sequence']:,} at step {d['step']:,}"
     parts = [solved]
     met = s.get("criteria_first_met") or {}
     if met:

@@ -292,7 +292,7 @@ class TraceWriter:
                                                  rec_every=1 if self.inputs_all else self.every)
         self.test_recorder = new_recorder(width, self.test_n * training.max_length, self.test_n)
 
-    # ---- checkpoints and resuming (lstmsim/checkpoint.py, lstmsim/resume.py) -----------------
+    # ---- checkpoints and resuming (lstmsim/checkpoint.py, lstmsim/resume_cmd.py) -----------------
     def checkpoint_positions(self) -> dict[str, int]:
         """Write every buffered row; the rows in the file of each dataset ('group/name')."""
         self.flush(force=True)
@@ -313,6 +313,8 @@ class TraceWriter:
                     for name, sink in sinks.items():
                         self._copy_rows(old[key][name], sink, int(resume.positions[f"{key}/{name}"]),
                                         resume.source)
+                for m in ("M_h", "M_o"):  # the masks as the run started (2a/2b grow later)
+                    self.file["weights"][m][...] = old["weights"][m][()]
                 history = json.loads(_text(old.attrs.get("resumes", "[]")))
             except (OSError, KeyError, ValueError, RuntimeError) as exc:
                 raise UserError(f"{resume.source}: cannot continue this trace ({_first_line(exc)})") from None

@@ -211,6 +211,8 @@ def load(run_dir: Path) -> Checkpoint:
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
+        if "meta" not in arrays:
+            raise UserError(f"{path}: not an lstmsim checkpoint")
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable checkpoint ({_reason(exc)})") from None

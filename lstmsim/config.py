@@ -179,10 +179,18 @@ def load(task: str = "adding", overrides: dict[str, Any] | None = None) -> DictC
         preset = read_preset(task)
     kind = str(overrides.get("kind", preset.get("kind", "adding")))
     schema = OmegaConf.structured(schema_for(kind))
+    for key, value in overrides.items():
+        if isinstance(OmegaConf.select(schema, key, default=None), DictConfig) \
+                and not isinstance(value, dict):
+            raise UserError(f"{key}={_as_text(value)!r}: {key} is a group of keys; set them as "
+                            f"{key}.KEY=VALUE")
     try:
         cfg = OmegaConf.merge(schema, OmegaConf.create(preset))
         dotlist = [f"{k}={_as_text(v)}" for k, v in overrides.items()]
         cfg = OmegaConf.merge(cfg, OmegaConf.from_dotlist(dotlist))
+        for key, value in overrides.items():  # a text key keeps the text as typed (YAML reads
+            if _text_as_typed(cfg, key, value):  # blocks=0x2 as the number 2, out=1e3 as 1000.0)
+                OmegaConf.update(cfg, key, value, merge=False)
     except OmegaConfBaseException as exc:
         raise UserError(_omegaconf_message(exc)) from None
     from .models import resolve as resolve_model
@@ -243,6 +251,16 @@ def _validate_network(cfg: DictConfig) -> None:
 def to_yaml(cfg: DictConfig) -> str:
     """The config as YAML with every interpolation resolved (presets use ${by:...}, ${per_block:...})."""
     return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def _text_as_typed(cfg: DictConfig, key: str, value: Any) -> bool:
+    """True when `key` is a text key and YAML would have read `value` as a number or boolean."""
+    if not isinstance(value, str) or not isinstance(OmegaConf.select(cfg, key, default=None), str):
+        return False
+    try:
+        return not isinstance(yaml.safe_load(value), (str, list, dict))
+    except yaml.YAMLError:
+        return False
 
 
 def _as_text(value: Any) -> str:

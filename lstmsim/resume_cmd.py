@@ -61,12 +61,9 @@ def resume(run, **overrides) -> dict:
     if bad:
         raise UserError(f"{bad[0]}: cannot be changed when resuming (it would change the run so "
                         f"far); only {', '.join(RESUMABLE)} can")
+    cfg = load_run_config(run_dir, overrides)  # read-only checks before anything is written
     with checkpoint.lock(run_dir), runner._write_errors(run_dir):
-        cfg = load_run_config(run_dir, overrides)
-        ck = checkpoint.load(run_dir)
-        check_config(run_dir, ck)
         done = _finished(run_dir)
-        seqs = ck.sequences
         if done is not None:
             status, trained = done.get("status"), int(done.get("sequences_trained", -1))
             if status not in CONTINUABLE:
@@ -76,6 +73,10 @@ def resume(run, **overrides) -> dict:
                 raise UserError(f"{run_dir}: the run is finished ({status} at {trained:,} "
                                 f"sequences); resume with max_sequences= above {trained} to "
                                 "continue it")
+        ck = checkpoint.load(run_dir)
+        check_config(run_dir, ck)
+        seqs = ck.sequences
+        if done is not None:
             if trained != seqs:
                 raise UserError(f"{run_dir}: summary.json ({trained:,} sequences) and "
                                 f"{checkpoint.FILE_NAME} ({seqs:,}) disagree")

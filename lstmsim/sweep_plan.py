@@ -234,6 +234,20 @@ def completed_summary(plan: Plan, t: Trial) -> dict | None:
     return summary
 
 
+def resumable(plan: Plan, t: Trial) -> bool:
+    """The trial's folder holds an unfinished run of exactly this config with a checkpoint."""
+    from .checkpoint import FILE_NAME
+
+    if (t.run_dir / "summary.json").exists() or not (t.run_dir / FILE_NAME).is_file():
+        return False
+    try:
+        have = yaml.safe_load((t.run_dir / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    want = dict(plan.settings[t.setting].config_text, seed=t.seed)
+    return isinstance(have, dict) and _strip(have) == _strip(want)
+
+
 def _strip(cfg: dict) -> dict:
     return {k: v for k, v in cfg.items() if k not in IGNORED_IN_CHECK}
 
@@ -284,11 +298,14 @@ def _run(plan: Plan, todo: list[int], results: dict, ex, executor: str,
         while queue and len(futures) < in_flight_max:
             i = queue.pop(0)
             t = plan.trials[i]
-            shutil.rmtree(t.run_dir, ignore_errors=True)
+            remote = executor.startswith("dask://")
+            resume = not remote and resumable(plan, t)  # a killed trial continues (issue 6)
+            if not resume:
+                shutil.rmtree(t.run_dir, ignore_errors=True)
             s = plan.settings[t.setting]
             display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
             spec = {"task": s.task, "overrides": trial_overrides(plan, t),
-                    "run_dir": str(t.run_dir), "return_files": executor.startswith("dask://")}
+                    "run_dir": str(t.run_dir), "return_files": remote, "resume": resume}
             futures[ex.submit(run_trial, spec)] = i
 
     submit_more()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -42,12 +43,22 @@ def run_trial(spec: dict) -> dict:
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from . import config, runner
 
+    from .errors import UserError
+    from .resume_cmd import resume
+
     cfg = config.load(spec["task"], dict(spec["overrides"]))
     run_dir = Path(spec["run_dir"])
     saved = runner.Display
     runner.Display = _progress_file_display(run_dir / PROGRESS_FILE)
     try:
-        summary = runner.run_config(cfg, run_dir)
+        summary = None
+        if spec.get("resume"):  # a killed trial with a checkpoint: continue it (bit-identical)
+            try:
+                summary = resume(run_dir, progress="none")
+            except UserError:  # a damaged checkpoint or trace: run the trial again
+                shutil.rmtree(run_dir, ignore_errors=True)
+        if summary is None:
+            summary = runner.run_config(cfg, run_dir)
     finally:
         runner.Display = saved
     files = {}

@@ -331,3 +331,22 @@ def test_sweep_trials_each_write_their_own_folder(tmp_path):
         assert cfg["seed"] == s["seed"] and cfg["T"] == s["setting"]["T"]
         assert {p.name for p in d.iterdir()} >= {"config.yaml", "summary.json", "trace.h5",
                                                  "weights.npz", checkpoint.FILE_NAME}
+
+
+def test_a_sweep_rerun_resumes_its_killed_trials(tmp_path):
+    from lstmsim.sweep_api import run_sweep
+
+    args = dict(task="adding", T=20, trials=2, max_sequences=1500, test_size=20, executor="serial",
+                out=str(tmp_path), progress="none", checkpoint_every=500)
+    first = run_sweep(**args)
+    dirs = [Path(s["run_dir"]) for s in first.summaries]
+    (dirs[0] / "summary.json").unlink()  # trial 0 killed after its last checkpoint
+    (dirs[0] / "marker").write_text("")  # (removed if the trial were run again from scratch)
+    (dirs[1] / "summary.json").unlink()  # trial 1 killed with a damaged checkpoint
+    (dirs[1] / checkpoint.FILE_NAME).write_bytes(b"garbage")
+    second = run_sweep(**args)
+    assert second.ran == 2 and second.errors == 0
+    assert (dirs[0] / "marker").exists()  # continued in place
+    for a, b in zip(first.summaries, second.summaries):
+        assert {k: v for k, v in a.items() if k not in VOLATILE} == \
+               {k: v for k, v in b.items() if k not in VOLATILE}

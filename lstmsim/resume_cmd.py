@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
+import numpy as np
 import yaml
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -30,7 +34,8 @@ from . import config as config_mod
 from . import replay  # noqa: F401  (registers the replay task kind, whose runs can be resumed)
 from .errors import UserError
 from .trace import FILE_NAME as TRACE_FILE
-from .trace import Continuation, TraceWriter
+from .trace import TraceWriter, _iso
+from .trace_reader import open_trace
 from .training import Training
 
 RESUMABLE = ("max_sequences", "progress", "checkpoint_every", "checkpoint_seconds")
@@ -92,10 +97,10 @@ def resume(run, **overrides) -> dict:
             with contextlib.suppress(FileNotFoundError):
                 (run_dir / "summary.json").unlink()  # the run runs again
             if tracer is not None:
-                tracer.install()
+                tracer.resumed.install(tracer)
         except BaseException:
             if tracer is not None:
-                tracer.discard()
+                tracer.resumed.discard(tracer)
             raise
         loop = ck.meta["loop"]
         wall_origin = time.time() - float(ck.meta["wall_seconds"])
@@ -176,7 +181,75 @@ def _continue_trace(run_dir: Path, cfg, training, ck, started: float) -> TraceWr
         raise UserError(f"{source}: missing; the run cannot continue its trace")
     cont = Continuation(source, trace["positions"], int(trace["every"]),
                         int(trace["weights_every"]), ck.sequences)
-    return TraceWriter(source, cfg, training, started, resume=cont)
+    tracer = TraceWriter(source, cfg, training, started, resume=cont)
+    tracer.resumed = cont
+    return tracer
+
+
+@dataclass
+class Continuation:
+    """How a resumed run's trace continues: a new file (`new_path`) holding the first `positions`
+    rows ('group/name' -> rows) of every dataset of the old one (`source`), renamed over it once
+    complete; the trace selection the run started with; its sequences at the checkpoint."""
+
+    source: Path
+    positions: dict
+    every: int
+    weights_every: int
+    sequences: int
+
+    @property
+    def new_path(self) -> Path:
+        return self.source.with_name(self.source.name + ".tmp")
+
+    def fill(self, writer: TraceWriter) -> None:
+        """Called by TraceWriter before SWMR starts: copy the rows, the masks, the resume history."""
+        want = {f"{key}/{name}" for key, sinks in writer.sinks.items() for name in sinks}
+        if set(self.positions) != want:
+            raise UserError(f"{self.source}: the checkpoint's trace layout differs from this run's")
+        with open_trace(self.source) as old:
+            try:
+                for key, sinks in writer.sinks.items():
+                    for name, sink in sinks.items():
+                        self._copy_rows(old[key][name], sink, int(self.positions[f"{key}/{name}"]))
+                for m in ("M_h", "M_o"):  # the masks as the run started (2a/2b grow later)
+                    writer.file["weights"][m][...] = old["weights"][m][()]
+                history = old.attrs.get("resumes", "[]")
+                history = json.loads(history.decode() if isinstance(history, bytes) else history)
+            except (OSError, KeyError, ValueError, RuntimeError) as exc:
+                raise UserError(f"{self.source}: cannot continue this trace "
+                                f"({_first_line(exc)})") from None
+        history.append({"time": _iso(time.time()), "sequences": int(self.sequences)})
+        writer.file.attrs["resumes"] = json.dumps(history)
+
+    def _copy_rows(self, src: h5py.Dataset, sink, n: int) -> None:
+        src.refresh()
+        if src.shape[0] < n:
+            raise UserError(f"{self.source}: {src.name} holds {src.shape[0]} rows, the "
+                            f"checkpoint expects {n}; the trace does not belong to this checkpoint")
+        sink.ds.resize(n, axis=0)
+        if not sink.phony:  # in blocks of whole chunks of about 8 MiB
+            row_bytes = src.dtype.itemsize * int(np.prod(src.shape[1:], dtype=np.int64))
+            step = sink.chunk * max(1, (8 << 20) // max(1, row_bytes * sink.chunk))
+            for a in range(0, n, step):
+                sink.ds[a:min(n, a + step)] = src[a:min(n, a + step)]
+        sink.size = n
+
+    def install(self, writer: TraceWriter) -> None:
+        """Make the continued trace the run's trace.h5: fsync, then an atomic rename."""
+        with open(writer.path, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(writer.path, self.source)
+        writer.path = self.source
+        checkpoint.fsync_dir(self.source.parent)
+
+    def discard(self, writer: TraceWriter) -> None:
+        """Before install(): close and remove the new file; the old trace stays untouched."""
+        if writer.path != self.new_path:
+            return
+        if writer.file.id.valid:
+            writer.file.close()
+        self.new_path.unlink(missing_ok=True)
 
 
 def _first_line(exc: BaseException) -> str:

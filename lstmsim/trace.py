@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 import subprocess
 import sys
 import time
@@ -140,9 +139,10 @@ class _Sink:
 class TraceWriter:
     """The one writer of a run's trace.h5. Create it before training; `close` at the end."""
 
-    def __init__(self, path: Path, cfg, training, started: float, resume: "Continuation | None" = None):
-        """A new trace at `path`; with `resume`, a new file `path`.tmp holding the rows of the run's
-        trace up to the checkpoint's positions, which `install()` then renames over `path`."""
+    def __init__(self, path: Path, cfg, training, started: float, resume=None):
+        """A new trace at `path`. With `resume` (a resume_cmd.Continuation): a new file at
+        `resume.new_path`, which `resume.fill(self)` fills with the run's rows up to its
+        checkpoint instead of the initial snapshot (and `resume.install(self)` later renames)."""
         from .config import OmegaConf
 
         self.path, self.cfg = Path(path), cfg
@@ -151,10 +151,9 @@ class TraceWriter:
         tc = cfg.trace
         self.first, self.test_n = int(tc.first), int(tc.test)
         self.every, self.weights_every = resolved_every(cfg)
-        self.target = None  # resume: where install() puts the file
         if resume is not None:  # the selection the run started with (max_sequences may have grown)
             self.every, self.weights_every = int(resume.every), int(resume.weights_every)
-            self.target, self.path = self.path, self.path.with_name(self.path.name + ".tmp")
+            self.path = Path(resume.new_path)
         self.inputs_all = tc.inputs == "all"
         names = top.unit_names()
         labels = {"input": names["sources"][:top.n_in], "output": names["outputs"],
@@ -212,7 +211,7 @@ class TraceWriter:
             if resume is None:
                 self.snapshot(training, SNAP_INITIAL)
             else:
-                self._continue(resume)
+                resume.fill(self)
             f.swmr_mode = True  # from here on: no new objects, readers may open it live
             self.flush(force=True)
         except BaseException:
@@ -298,61 +297,6 @@ class TraceWriter:
         self.flush(force=True)
         return {f"{key}/{name}": sink.size for key, sinks in self.sinks.items()
                 for name, sink in sinks.items()}
-
-    def _continue(self, resume: "Continuation") -> None:
-        """Copy the first `resume.positions` rows of every dataset of the run's trace into this one."""
-        from .errors import UserError
-        from .trace_reader import open_trace
-
-        want = {f"{key}/{name}" for key, sinks in self.sinks.items() for name in sinks}
-        if set(resume.positions) != want:
-            raise UserError(f"{resume.source}: the checkpoint's trace layout differs from this run's")
-        with open_trace(resume.source) as old:
-            try:
-                for key, sinks in self.sinks.items():
-                    for name, sink in sinks.items():
-                        self._copy_rows(old[key][name], sink, int(resume.positions[f"{key}/{name}"]),
-                                        resume.source)
-                for m in ("M_h", "M_o"):  # the masks as the run started (2a/2b grow later)
-                    self.file["weights"][m][...] = old["weights"][m][()]
-                history = json.loads(_text(old.attrs.get("resumes", "[]")))
-            except (OSError, KeyError, ValueError, RuntimeError) as exc:
-                raise UserError(f"{resume.source}: cannot continue this trace ({_first_line(exc)})") from None
-        history.append({"time": _iso(time.time()), "sequences": int(resume.sequences)})
-        self.file.attrs["resumes"] = json.dumps(history)
-
-    @staticmethod
-    def _copy_rows(src: h5py.Dataset, sink: "_Sink", n: int, source) -> None:
-        from .errors import UserError
-
-        src.refresh()
-        if src.shape[0] < n:
-            raise UserError(f"{source}: {src.name} holds {src.shape[0]} rows, the checkpoint "
-                            f"expects {n}; the trace does not belong to this checkpoint")
-        sink.ds.resize(n, axis=0)
-        if not sink.phony:
-            row_bytes = src.dtype.itemsize * int(np.prod(src.shape[1:], dtype=np.int64))
-            step = sink.chunk * max(1, (8 << 20) // max(1, row_bytes * sink.chunk))
-            for a in range(0, n, step):
-                sink.ds[a:min(n, a + step)] = src[a:min(n, a + step)]
-        sink.size = n
-
-    def install(self) -> None:
-        """Resume: make the continued trace the run's trace.h5 (fsync, then an atomic rename)."""
-        if self.target is None:
-            return
-        with open(self.path, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(self.path, self.target)
-        self.path, self.target = self.target, None
-
-    def discard(self) -> None:
-        """Resume failed before install(): close and remove the new file; the old one is untouched."""
-        if self.target is None:
-            return
-        if self.file.id.valid:
-            self.file.close()
-        self.path.unlink(missing_ok=True)
 
     # ---- appending --------------------------------------------------------------------------
     def _add(self, key: str, columns: dict) -> None:
@@ -458,26 +402,6 @@ class TraceWriter:
                 a["summary"] = json.dumps(summary, default=_json_default)
         finally:
             self.file.close()
-
-
-@dataclasses.dataclass
-class Continuation:
-    """Where a resumed run's trace continues: the old file, the checkpoint's rows per dataset
-    ('group/name' -> rows), the trace selection the run started with, its sequences so far."""
-
-    source: Path
-    positions: dict
-    every: int
-    weights_every: int
-    sequences: int
-
-
-def _text(v):
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _iso(t: float) -> str:

@@ -72,7 +72,7 @@ _C12 = 1.0 / 479001600.0
 _C13 = 1.0 / 6227020800.0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def exp(z):
     """e^z in float64, within 0.71 ulp; inf above 709.78, 0 below -745.2, nan for nan."""
     # clamp to where the result is finite and nonzero (comparisons false for nan: it passes)
@@ -98,7 +98,7 @@ def exp(z):
     return (e * _from_bits((k1 + 1023) << 52)) * _from_bits((k2 + 1023) << 52)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def logistic(x):
     """1 / (1 + e^-x), the paper's f."""
     return 1.0 / (1.0 + exp(-x))

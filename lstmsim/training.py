@@ -15,6 +15,7 @@ import numpy as np
 from .kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_SEQUENCE, UPDATE_STEP,
                      make_scratch, rec_width)
 from .network import InitSpec, build, weight_count
+from .fast.single import make_fast_scratch, run_chunk_fast
 from .task_kinds import TASK_KINDS
 from .topology import Topology, parse_blocks
 from .train_loop import (EVENT_DONE, STOP_NONE, STOP_NSEQ, STOP_ST3, Rules, new_log, new_recorder,
@@ -44,7 +45,9 @@ def rule_of(cfg) -> int:
 
 
 class Training:
-    chunk_loop = staticmethod(run_chunk)  # the compiled loop over sequences (models override)
+    # the compiled loop over sequences: train_loop.run_chunk with the fast step, bit-identical
+    # (lstmsim/fast/single.py, tests/test_fast.py); models override both
+    chunk_loop = staticmethod(run_chunk_fast)
 
     def __new__(cls, cfg, *args, **kwargs):
         if cls is Training:  # other models and LSTM variants (issue 8): lstmsim/models
@@ -88,7 +91,7 @@ class Training:
         return top, weight_count(top), build(top, init_spec_of(self.cfg), rng)
 
     def new_scratch(self):
-        return make_scratch(self.net)
+        return make_fast_scratch(self.net)
 
     # ---- training ---------------------------------------------------------------------------
     def advance(self, n: int, rules: Rules | None = None) -> tuple[int, int, int]:

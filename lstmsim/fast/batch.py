@@ -1,0 +1,171 @@
+"""Run several trials of one setting in one process, their training sharing one lane kernel.
+
+`run_trials(specs)` is `trial.run_trial` for a list of trials: each trial runs the unchanged
+`runner.run_config` (its folder, config, trace, test, summary) in its own Python thread, and every
+`Training.advance` of the threads goes to a `LaneEngine`, which advances all of them together in
+`lanes.run_lanes` (one trial per SIMD lane). Only one thread runs Python or the kernel at a time
+(the GIL; the kernel holds it), so this is not multithreading of the arithmetic: the threads are
+just the simplest way to keep each trial's own control flow (chunks, stop events, periodic
+checks, trace snapshots) exactly as it is when the trial runs alone.
+
+The engine is a barrier: the kernel runs when every live trial is waiting for its chunk; it
+returns when at least one trial's chunk is done, that trial's thread handles it (trace, progress,
+checks) and asks for its next chunk, and the kernel resumes the others mid-sequence. Testing and
+periodic checks (`learn=False`) run on the single-trial fast path in the trial's own thread.
+Trials whose rules differ from the others' (never within one setting) also run alone.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .lanes import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, new_lane_state, run_lanes
+from .single import run_chunk_fast
+
+_local = threading.local()
+
+
+class LaneEngine:
+    def __init__(self, n_lanes: int):
+        self.n = n_lanes
+        self.cond = threading.Condition()
+        self.live: set[int] = set()
+        self.waiting: set[int] = set()
+        self.args: dict[int, tuple] = {}
+        self.results: dict[int, tuple] = {}
+        self.state = None
+        self.rules = None
+        self.error: BaseException | None = None
+        self.calls = 0
+
+    def join(self, lane: int) -> None:
+        with self.cond:
+            self.live.add(lane)
+
+    def leave(self, lane: int) -> None:
+        with self.cond:
+            self.live.discard(lane)
+            self.cond.notify_all()
+
+    def chunk(self, lane: int, args: tuple):
+        """One trial's Training.advance: (net, scratch, rules, tp, data, rng, bufs, n, stop, log,
+        recorder) -> (done, event, diverged_step)."""
+        net, _, rules, tp, data, rng, bufs, n, stop, log, recorder = args
+        if int(n) <= 0:
+            return 0, 0, -1
+        with self.cond:
+            if self.state is None:
+                self.state = new_lane_state(net, self.n, bufs[0].shape[0])
+                self.rules = rules
+            if rules != self.rules or self.error is not None:
+                solo = True
+            else:
+                solo = False
+                self.args[lane] = (net, args[1], tp, data, rng, bufs, stop, log, recorder)
+                li = self.state.li
+                li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)
+                li[lane, L_EVENT], li[lane, L_DIV] = 0, -1
+                self.waiting.add(lane)
+                while lane in self.waiting:
+                    if self.error is not None:
+                        self.waiting.discard(lane)
+                        raise RuntimeError("another trial of this batch failed") from self.error
+                    if self.waiting >= self.live:
+                        self._run()
+                        self.cond.notify_all()
+                    else:
+                        self.cond.wait()
+                return self.results.pop(lane)
+        return run_chunk_fast(*args)  # outside the lock
+
+    def _run(self) -> None:
+        lanes = range(self.n)
+        # trials that have not asked yet (or have left) keep their last objects; they are inactive
+        first = next(iter(self.args.values()))
+        objs = [self.args.get(l, first) for l in lanes]
+        for l in lanes:
+            if l not in self.args:
+                self.state.li[l, L_ACTIVE] = 0
+        try:
+            run_lanes(tuple(o[0] for o in objs), tuple(o[1] for o in objs), self.state,
+                      self.rules, *(tuple(o[i] for o in objs) for i in range(2, 9)))
+        except BaseException as exc:  # wake every waiting trial with the error
+            self.error = exc
+            self.waiting.clear()
+            raise
+        self.calls += 1
+        li = self.state.li
+        for l in list(self.waiting):
+            if li[l, L_ACTIVE] == 0:
+                self.waiting.discard(l)
+                assert li[l, L_INSEQ] == 0
+                self.results[l] = (int(li[l, L_I]), int(li[l, L_EVENT]), int(li[l, L_DIV]))
+
+
+def _dispatch_chunk_loop(net, scratch, rules, tp, data, rng, bufs, n, stop, log, recorder):
+    """Training.chunk_loop while a batch runs: a trial thread's training goes to its engine."""
+    engine = getattr(_local, "engine", None)
+    args = (net, scratch, rules, tp, data, rng, bufs, n, stop, log, recorder)
+    if engine is None or not rules.learn:
+        return run_chunk_fast(*args)
+    return engine.chunk(_local.lane, args)
+
+
+class _ThreadDisplay:
+    """runner.Display while a batch runs: each trial thread's own progress-file display."""
+
+    def __new__(cls, *args, **kwargs):
+        return _local.display(*args, **kwargs)
+
+
+def run_trials(specs: list[dict]) -> list[dict]:
+    """trial.run_trial for several trials of one setting at once. Returns their results in order;
+    a trial that raised has {"error": exception} instead."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from .. import config, runner
+    from ..training import Training
+    from ..trial import PROGRESS_FILE, _progress_file_display
+
+    engine = LaneEngine(len(specs))
+    results: list[dict | None] = [None] * len(specs)
+
+    def work(lane: int, spec: dict) -> None:
+        _local.engine, _local.lane = engine, lane
+        run_dir = Path(spec["run_dir"])
+        _local.display = _progress_file_display(run_dir / PROGRESS_FILE)
+        try:
+            cfg = config.load(spec["task"], dict(spec["overrides"]))
+            summary = runner.run_config(cfg, run_dir)
+            files = {}
+            if spec.get("return_files"):
+                files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
+                         if p.is_file() and p.name != PROGRESS_FILE}
+            results[lane] = {"summary": summary, "files": files}
+        except BaseException as exc:  # noqa: BLE001 - reported per trial
+            results[lane] = {"error": exc}
+        finally:
+            engine.leave(lane)
+
+    saved = (runner.Display, Training.__dict__["chunk_loop"])
+    runner.Display = _ThreadDisplay
+    Training.chunk_loop = staticmethod(_dispatch_chunk_loop)
+    try:
+        threads = [threading.Thread(target=work, args=(i, s), daemon=True)
+                   for i, s in enumerate(specs)]
+        for i in range(len(specs)):
+            engine.join(i)
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        runner.Display, Training.chunk_loop = saved
+    return results
+
+
+def lane_stats(state) -> np.ndarray:
+    return state.li.copy()

@@ -1,0 +1,426 @@
+"""One trial, fast: `run_chunk` (train_loop.py) with the 1997 step laid out for SIMD within a step.
+
+Same arguments, results and events as `train_loop.run_chunk`, bit for bit (tests/test_fast.py);
+`Training` uses it for the 1997 LSTM. Why it is shaped this way:
+
+* Transposed weights. The reference keeps W_h as (rows, sources) and sums each row over the
+  sources. Here the chunk works on W^T (sources, rows): the loop over rows is innermost, so the
+  8 rows of the adding net are one or two vector operations per source, and each row still sums
+  its terms in source order from 0.0, as the reference does (no reassociation: no fast-math).
+  W^T, its mask and the summed changes are copied in at chunk entry and out at every exit (a
+  few hundred numbers per chunk of thousands of sequences), so `net.W_h` is always the truth
+  between chunks.
+* One logistic pass over all rows. Cell inputs, input gates, output gates and hidden units all
+  start with f(net); `expfn.logistic` is plain arithmetic, so this loop vectorises, and it gives
+  the same values the reference computes unit by unit.
+* Partials as one (sources, 2 * cells) array [ds_c/dw_c | ds_c/dw_in(c)]: the per-step update
+  P += u a^T is one vectorisable loop over 2 * cells per source.
+* Branches on the topology (output gates, g, h, hidden units) and on the rules are decided once
+  per sequence or hoisted by LLVM; the per-step tracing and judging code runs only when needed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ..expfn import logistic
+from ..generators import generate
+from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT_CORRECT,
+                      STAT_DIVERGED_AT, STAT_MAXABS, STAT_SQ, UPDATE_DELAYED, UPDATE_SEQUENCE,
+                      UPDATE_STEP, _legal_on_top, _record)
+from ..network import Net
+from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_LEVEL, EVENT_REC_FULL, EVENT_STOP,
+                          I_BIG, I_FILLED, I_LEVEL, I_POS, I_SEQS, I_STEPS, I_WRONG, STOP_NONE,
+                          STOP_NSEQ, STOP_ST3)
+
+
+class FastScratch(NamedTuple):
+    """Working arrays of the fast single-trial loop. WT, MT, dWT are W_h, M_h, dW_h transposed."""
+
+    WT: np.ndarray  # (D, R)
+    MT: np.ndarray  # (D, R)
+    dWT: np.ndarray  # (D, R)
+    dW_o: np.ndarray  # (K, Do)
+    PT: np.ndarray  # (D, 2 Nc): [ds_c/dW_h[c, d] | ds_c/dW_h[in_gate(c), d]]
+    u: np.ndarray  # (2 Nc,) this step's factors of the partials update
+    a: np.ndarray
+    b: np.ndarray
+    nt: np.ndarray  # (R,) net inputs
+    f: np.ndarray  # (R,) f(net) of every row
+    erow: np.ndarray  # (R,) error of each output-gate / hidden row at a target step
+    s: np.ndarray
+    yc: np.ndarray
+    yin: np.ndarray
+    yout: np.ndarray
+    yh: np.ndarray
+    yk: np.ndarray
+    gc: np.ndarray
+    gp: np.ndarray
+    hs: np.ndarray
+    hp: np.ndarray
+    fin: np.ndarray
+    fout: np.ndarray
+    fh: np.ndarray
+    ek: np.ndarray
+    dc: np.ndarray
+    es: np.ndarray
+    stats: np.ndarray
+
+
+def make_fast_scratch(net: Net) -> FastScratch:
+    R, D = net.W_h.shape
+    K, Do = net.W_o.shape
+    Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
+    z = np.zeros
+    return FastScratch(z((D, R)), z((D, R)), z((D, R)), z((K, Do)), z((D, 2 * Nc)), z(2 * Nc),
+                       z(D), z(Do), z(R), z(R), z(R), z(Nc), z(Nc), z(C), z(C), z(H), z(K), z(Nc),
+                       z(Nc), z(Nc), z(Nc), z(C), z(C), z(H), z(K), z(Nc), z(Nc), z(N_STATS))
+
+
+@njit(cache=True)
+def _load(net, fs):
+    """Weights and mask into the transposed working copies (at chunk entry)."""
+    R, D = net.W_h.shape
+    for r in range(R):
+        for d in range(D):
+            fs.WT[d, r] = net.W_h[r, d]
+            fs.MT[d, r] = net.M_h[r, d]
+
+
+@njit(cache=True)
+def _store(net, fs):
+    """The transposed weights back into net.W_h (at every chunk exit)."""
+    R, D = net.W_h.shape
+    for r in range(R):
+        for d in range(D):
+            net.W_h[r, d] = fs.WT[d, r]
+
+
+@njit(cache=True)
+def _apply(fs, W_o, M_o, lr):
+    """kernel._apply on the transposed arrays: w += lr * dW * mask, dW cleared; False if not finite."""
+    WT, MT, dWT = fs.WT, fs.MT, fs.dWT
+    D, R = WT.shape
+    total = 0.0
+    for d in range(D):
+        for r in range(R):
+            WT[d, r] += lr * dWT[d, r] * MT[d, r]
+            dWT[d, r] = 0.0
+            total += WT[d, r] * 0.0
+    dW_o = fs.dW_o
+    K, Do = W_o.shape
+    for k in range(K):
+        for d in range(Do):
+            W_o[k, d] += lr * dW_o[k, d] * M_o[k, d]
+            dW_o[k, d] = 0.0
+            total += W_o[k, d] * 0.0
+    return total == 0.0
+
+
+@njit(cache=True)
+def _backward(net, fs, Y, t):
+    """kernel._backward on the transposed arrays; each dW entry gets its terms in the same order."""
+    W_o, blk = net.W_o, net.blk
+    n_in, Nc, C, H, K = net.n_in, net.n_cells, net.n_blocks, net.n_hidden, net.n_out
+    D = fs.WT.shape[0]
+    Do = W_o.shape[1]
+    a, b, yk, ek, dc, es, erow = fs.a, fs.b, fs.yk, fs.ek, fs.dc, fs.es, fs.erow
+    dWT, dW_o, PT = fs.dWT, fs.dW_o, fs.PT
+    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+    for k in range(K):  # (19), (22) output weights
+        ek[k] = yk[k] * (1.0 - yk[k]) * (Y[t, k] - yk[k])
+        for d in range(Do):
+            dW_o[k, d] += ek[k] * b[d]
+    for c in range(Nc):
+        acc = 0.0
+        for k in range(K):
+            acc += W_o[k, n_in + c] * ek[k]
+        dc[c] = acc
+        es[c] = fs.yout[blk[c]] * fs.hp[c] * acc  # (23)
+    # rows whose change is e_row * a: output gates (21) and hidden units (20)
+    if net.out_gates == 1:
+        for j in range(C):
+            acc = 0.0
+            for c in range(Nc):
+                if blk[c] == j:
+                    acc += fs.hs[c] * dc[c]
+            erow[r_out + j] = fs.fout[j] * acc
+    for i in range(H):
+        acc = 0.0
+        for k in range(K):
+            acc += W_o[k, n_in + Nc + i] * ek[k]
+        erow[r_h + i] = fs.fh[i] * acc
+    lo = r_out if net.out_gates == 1 else r_h
+    hi = r_h + H
+    for d in range(D):
+        ad = a[d]
+        for r in range(lo, hi):
+            dWT[d, r] += erow[r] * ad
+        for c in range(Nc):  # (28) cell inputs
+            dWT[d, c] += es[c] * PT[d, c]
+        for c in range(Nc):  # (26) input gates, cells of a block in cell order
+            dWT[d, r_in + blk[c]] += es[c] * PT[d, Nc + c]
+
+
+# error_model="numpy": IEEE division without Python's zero-divisor check, whose branch keeps the
+# inlined logistic from vectorising over rows (1 + e^-x is never 0: same results)
+@njit(cache=True, error_model="numpy")
+def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule, threshold,
+                      judge_last, rec, rec_row):
+    """kernel.run_sequence on the fast layout (weights in fs.WT); same results and stats."""
+    W_o, M_o, blk = net.W_o, net.M_o, net.blk
+    n_in, Nc, C, H, K = net.n_in, net.n_cells, net.n_blocks, net.n_hidden, net.n_out
+    out_gates, g1, h_id = net.out_gates == 1, net.g_kind == 1, net.h_kind == 1
+    WT = fs.WT
+    D, R = WT.shape
+    Do = W_o.shape[1]
+    a, b, nt, f, u, PT = fs.a, fs.b, fs.nt, fs.f, fs.u, fs.PT
+    s, yc, yin, yout, yh, yk = fs.s, fs.yc, fs.yin, fs.yout, fs.yh, fs.yk
+    gc, gp, hs, hp, fin, fout, fh = fs.gc, fs.gp, fs.hs, fs.hp, fs.fin, fs.fout, fs.fh
+    a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
+    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+    N2 = 2 * Nc
+
+    for c in range(Nc):
+        s[c] = 0.0
+    for d in range(D):
+        for c in range(N2):
+            PT[d, c] = 0.0
+    for d in range(n_in, D - 1):
+        a[d] = reset
+    a[D - 1] = 1.0
+    b[Do - 1] = 1.0
+    if learn and update_mode != UPDATE_DELAYED:
+        fs.dWT[:, :] = 0.0
+        fs.dW_o[:, :] = 0.0
+    if not out_gates:
+        for j in range(C):
+            yout[j] = 1.0
+            fout[j] = 0.0
+
+    last_t = -1
+    if judge_last:
+        for t in range(L):
+            if has_t[t]:
+                last_t = t
+    n_judged = 0
+    n_judged_steps = 0
+    sum_abs = 0.0
+    sum_sq = 0.0
+    max_abs = 0.0
+    correct = True
+    diverged_at = -1
+
+    for t in range(L):
+        for m in range(n_in):
+            a[m] = X[t, m]
+            b[m] = X[t, m]
+        # net inputs of every row: sources outer, rows inner (each row sums in source order)
+        for r in range(R):
+            nt[r] = 0.0
+        for d in range(D):
+            ad = a[d]
+            for r in range(R):
+                nt[r] += WT[d, r] * ad
+        for r in range(R):
+            f[r] = logistic(nt[r])
+        for j in range(C):
+            yin[j] = f[r_in + j]
+            fin[j] = yin[j] * (1.0 - yin[j])
+        if out_gates:
+            for j in range(C):
+                yout[j] = f[r_out + j]
+                fout[j] = yout[j] * (1.0 - yout[j])
+        for c in range(Nc):
+            fc = f[c]
+            if g1:
+                gc[c] = fc
+                gp[c] = fc * (1.0 - fc)
+            else:
+                gc[c] = 4.0 * fc - 2.0
+                gp[c] = 4.0 * fc * (1.0 - fc)
+            s[c] += yin[blk[c]] * gc[c]  # the constant error carousel
+        if h_id:
+            for c in range(Nc):
+                hs[c] = s[c]
+                hp[c] = 1.0
+        else:
+            for c in range(Nc):
+                hs[c] = logistic(s[c])
+            for c in range(Nc):
+                fs_ = hs[c]
+                hs[c] = 2.0 * fs_ - 1.0
+                hp[c] = 2.0 * fs_ * (1.0 - fs_)
+        for c in range(Nc):
+            yc[c] = yout[blk[c]] * hs[c]
+            b[n_in + c] = yc[c]
+        for i in range(H):
+            yh[i] = f[r_h + i]
+            fh[i] = yh[i] * (1.0 - yh[i])
+            b[n_in + Nc + i] = yh[i]
+        for k in range(K):
+            acc = 0.0
+            for d in range(Do):
+                acc += W_o[k, d] * b[d]
+            yk[k] = logistic(acc)
+            if not math.isfinite(yk[k]):
+                diverged_at = t
+        for c in range(Nc):
+            if not math.isfinite(s[c]):
+                diverged_at = t
+        if rec_row >= 0:
+            _record(rec, rec_row + t, X, Y, has_t, t, s, yc, yin, yout, yk)
+        if diverged_at >= 0:
+            break
+
+        if has_t[t] and (not judge_last or t == last_t):
+            n_judged_steps += 1
+            step_sq = 0.0
+            for k in range(K):
+                err = abs(J[t, k] - yk[k])
+                sum_abs += err
+                step_sq += err * err
+                n_judged += 1
+                if err > max_abs:
+                    max_abs = err
+                if rule == RULE_ABS and not err < threshold:
+                    correct = False
+                elif rule == RULE_SQUARED and not err * err < threshold:
+                    correct = False
+            sum_sq += step_sq
+            if rule == RULE_RANK and not _legal_on_top(J, t, yk):
+                correct = False
+
+        if learn:
+            for c in range(Nc):  # (25), (27): u_c = g'(net_c) y_in, u_in = g(net_c) f'(net_in)
+                j = blk[c]
+                u[c] = gp[c] * yin[j]
+                u[Nc + c] = gc[c] * fin[j]
+            for d in range(D):
+                ad = a[d]
+                for c in range(N2):
+                    PT[d, c] += u[c] * ad
+            if has_t[t]:
+                _backward(net, fs, Y, t)
+                if update_mode == UPDATE_STEP:
+                    if not _apply(fs, W_o, M_o, lr):
+                        diverged_at = t
+                        break
+            if update_mode == UPDATE_DELAYED and t == 0:
+                if not _apply(fs, W_o, M_o, lr):
+                    diverged_at = t
+                    break
+        for c in range(Nc):
+            a[a_c + c] = yc[c]
+        for j in range(C):
+            a[a_in + j] = yin[j]
+            a[a_out + j] = yout[j] if out_gates else 0.0
+        for i in range(H):
+            a[a_h + i] = yh[i]
+
+    if learn and update_mode == UPDATE_SEQUENCE and diverged_at < 0:
+        if not _apply(fs, W_o, M_o, lr):
+            diverged_at = L - 1
+
+    st = fs.stats
+    st[STAT_ABS] = sum_abs / n_judged if n_judged > 0 else 0.0
+    st[STAT_SQ] = sum_sq / n_judged_steps if n_judged_steps > 0 else 0.0
+    st[STAT_MAXABS] = max_abs
+    st[STAT_CORRECT] = 1.0 if (correct and diverged_at < 0) else 0.0
+    st[STAT_DIVERGED_AT] = diverged_at
+
+
+@njit(cache=True)
+def window_update(rules, stop, err, bad, big):
+    """train_loop.run_chunk's sliding window after one sequence; returns an EVENT_* or -1."""
+    ints = stop.ints
+    window = stop.ring_err.shape[0]
+    pos = ints[I_POS]
+    if ints[I_FILLED] == window:
+        stop.err_sum[0] -= stop.ring_err[pos]
+        ints[I_WRONG] -= stop.ring_bad[pos]
+        ints[I_BIG] -= stop.ring_big[pos]
+    else:
+        ints[I_FILLED] += 1
+    stop.ring_err[pos] = err
+    stop.ring_bad[pos] = bad
+    stop.ring_big[pos] = big
+    stop.err_sum[0] += err
+    ints[I_WRONG] += bad
+    ints[I_BIG] += big
+    pos += 1
+    if pos == window:
+        pos = 0
+        total = 0.0
+        for w in range(window):
+            total += stop.ring_err[w]
+        stop.err_sum[0] = total
+    ints[I_POS] = pos
+    if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
+        return -1
+    if rules.stop_kind == STOP_ST3:
+        if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
+            return EVENT_STOP
+    elif rules.stop_kind == STOP_NSEQ:
+        lvl = ints[I_LEVEL]
+        if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
+            ints[I_LEVEL] += 1
+            if ints[I_LEVEL] == stop.levels.shape[0]:
+                return EVENT_STOP
+            return EVENT_LEVEL
+    return -1
+
+
+@njit(cache=True)
+def run_chunk_fast(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
+    """train_loop.run_chunk with the fast step. Returns (n_done, event, diverged_step)."""
+    _load(net, fs)
+    n, event, step = _chunk(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder)
+    _store(net, fs)
+    return n, event, step
+
+
+@njit(cache=True)
+def _chunk(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
+    X, Y, J, has_t = bufs
+    Lmax = X.shape[0]
+    ints = stop.ints
+    for i in range(n_max):
+        seq_index = ints[I_SEQS]
+        rec_row = -1
+        if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
+            cnt = recorder.count
+            if cnt[0] >= recorder.seq.shape[0] or cnt[1] + Lmax > recorder.rows.shape[0]:
+                return i, EVENT_REC_FULL, -1
+            rec_row = cnt[1]
+        item = -1 if rules.item_base < 0 else rules.item_base + i
+        L = generate(rules.gen_id, rng, tp, data, item, X, Y, J, has_t)
+        run_sequence_fast(net, fs, X, Y, J, has_t, L, rules.lr, rules.learn, rules.update_mode,
+                          rules.reset, rules.rule, rules.threshold, rules.judge_last,
+                          recorder.rows, rec_row)
+        st = fs.stats
+        log.length[i] = L
+        log.abs_err[i] = st[STAT_ABS]
+        log.sq_err[i] = st[STAT_SQ]
+        log.max_abs[i] = st[STAT_MAXABS]
+        log.correct[i] = 1 if st[STAT_CORRECT] > 0.5 else 0
+        ints[I_SEQS] += 1
+        ints[I_STEPS] += L
+        if rec_row >= 0:
+            cnt = recorder.count
+            recorder.seq[cnt[0]] = seq_index
+            recorder.start[cnt[0]] = rec_row
+            cnt[0] += 1
+            cnt[1] += L
+        if st[STAT_DIVERGED_AT] >= 0:
+            return i + 1, EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
+        err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
+        big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
+        ev = window_update(rules, stop, err, 1 - log.correct[i], big)
+        if ev >= 0:
+            return i + 1, ev, -1
+    return n_max, EVENT_DONE, -1

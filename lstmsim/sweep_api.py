@@ -39,7 +39,7 @@ def cmd_sweep(args: list[str]) -> int:
             fixed[key] = values[0]
     settings = make_settings(tasks, axes, fixed, opts["trials"])
     plan = make_plan(settings, opts["seed"], opts["out"])
-    result = execute(plan, opts["executor"], opts["workers"], opts["progress"])
+    result = execute(plan, opts["executor"], opts["workers"], opts["progress"], lanes=opts["lanes"])
     return _finish(result, f"Sweep {plan.name}")
 
 
@@ -79,15 +79,15 @@ def sweep(task: Any = "adding", trials: int = 1, seed: int = 0, workers: int | N
 
 def run_sweep(task: Any = "adding", trials: int = 1, seed: int = 0, workers: int | None = None,
               executor: str = "local", out: str = "runs", progress: str = "auto",
-              **overrides) -> SweepResult:
+              lanes: int | str = "auto", **overrides) -> SweepResult:
     """Like `sweep` but returns the whole SweepResult (plan, summaries, report rows, counts)."""
     opts = sweep_options({"trials": trials, "seed": seed, "workers": workers,
-                          "executor": executor, "out": out, "progress": progress})
+                          "executor": executor, "out": out, "progress": progress, "lanes": lanes})
     tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
     axes, fixed = split_axes(tasks[0], overrides)
     settings = make_settings(tasks, axes, fixed, opts["trials"])
     plan = make_plan(settings, opts["seed"], opts["out"])
-    return execute(plan, opts["executor"], opts["workers"], opts["progress"])
+    return execute(plan, opts["executor"], opts["workers"], opts["progress"], lanes=opts["lanes"])
 
 
 def split_axes(task: str, overrides: dict) -> tuple[list, dict]:
@@ -110,16 +110,16 @@ def split_axes(task: str, overrides: dict) -> tuple[list, dict]:
 
 def reproduce(table: Any, trials: int | None = None, seed: int = 0, workers: int | None = None,
               executor: str = "local", out: str = "runs", progress: str = "auto",
-              **overrides) -> SweepResult:
+              lanes: int | str = "auto", **overrides) -> SweepResult:
     """Run the settings of the paper's Table `table`; returns the SweepResult (`.rows` holds the
     side-by-side rows, `report.side_by_side` draws them)."""
     opts = sweep_options({"trials": trials if trials is not None else 1, "seed": seed,
                           "workers": workers, "executor": executor, "out": out,
-                          "progress": progress})
+                          "progress": progress, "lanes": lanes})
     plan, rows = plan_reproduction(table, trials, seed, out, **overrides)
     tab = paper_tables.TABLES[int(str(table))]
     return execute(plan, opts["executor"], opts["workers"], opts["progress"],
-                   title=f"Table {tab.number}: {tab.title}", table_rows=rows)
+                   title=f"Table {tab.number}: {tab.title}", table_rows=rows, lanes=opts["lanes"])
 
 
 def plan_reproduction(table: Any, trials: int | None = None, seed: int = 0, out: str = "runs",

@@ -41,7 +41,8 @@ from .executors import open_executor
 from .sweep_display import SweepDisplay
 from .trial import PROGRESS_FILE, run_trial, trial_seed
 
-SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress")
+SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress", "lanes")
+MAX_LANES = 8  # trials of one setting per lane kernel (lstmsim/fast/lanes.py) with lanes=auto
 IGNORED_IN_CHECK = ("out", "progress", "paper", "description")
 
 
@@ -112,9 +113,16 @@ def split_values(key: str, text: str) -> list[str]:
 def sweep_options(opts: dict) -> dict:
     """Validated sweep keys (trials, seed, workers, executor, out, progress) with defaults."""
     out = {"trials": 1, "seed": 0, "workers": default_workers(), "executor": "local", "out": "runs",
-           "progress": "auto"}
+           "progress": "auto", "lanes": "auto"}
     for key, value in opts.items():
-        if key in ("trials", "seed", "workers") and value is not None:
+        if key == "lanes" and value is not None and str(value).strip() != "auto":
+            try:
+                out[key] = int(str(value).strip())
+            except ValueError:
+                out[key] = 0
+            if out[key] < 1 or isinstance(value, float):
+                raise UserError(f"lanes={value!r}: expected auto or one integer >= 1")
+        elif key in ("trials", "seed", "workers") and value is not None:
             low = 0 if key == "seed" else 1
             try:
                 number = int(str(value).strip())
@@ -254,8 +262,14 @@ def _strip(cfg: dict) -> dict:
 
 # ---- running ----------------------------------------------------------------------------------
 def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str = "auto",
-            title: str | None = None, table_rows: list | None = None) -> SweepResult:
-    """Run the plan's unfinished trials; write results.csv and report.md; return everything."""
+            title: str | None = None, table_rows: list | None = None,
+            lanes: int | str = "auto") -> SweepResult:
+    """Run the plan's unfinished trials; write results.csv and report.md; return everything.
+
+    lanes: trials of one setting that run together in one process, one per SIMD lane of the lane
+    kernel (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone). `auto`:
+    a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch;
+    1: every trial on its own."""
     results: dict[int, dict] = {}
     for i, t in enumerate(plan.trials):
         done = completed_summary(plan, t)
@@ -272,14 +286,15 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
             raise UserError(f"out: cannot create the sweep folder {str(plan.folder)!r} "
                             f"({exc.strerror})") from None
         _write_definition(plan, executor, workers)
+        batches = make_batches(plan, todo, workers, lanes)
         if todo and executor in ("local", "dask"):
-            _warm_cache(plan, plan.trials[todo[0]])
+            _warm_cache(plan, plan.trials[todo[0]], sorted({len(b) for b in batches if len(b) > 1}))
         display = SweepDisplay(progress, title or plan.name, len(plan.trials), reused)
         display.add_solved(sum(bool(s.get("solved")) for s in results.values()))
         try:
             with display:
                 if todo:
-                    errors = _run(plan, todo, results, ex, executor, display)
+                    errors = _run(plan, batches, results, ex, executor, display)
         finally:
             summaries = [_annotate(plan, t, results.get(i) or _missing(plan, t))
                           for i, t in enumerate(plan.trials)]
@@ -287,56 +302,119 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
     return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
 
 
-def _run(plan: Plan, todo: list[int], results: dict, ex, executor: str,
+def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) -> list[list[int]]:
+    """The unfinished trials (indices into plan.trials) in groups that run together: trials of one
+    setting, in plan order; groups of one run as single trials."""
+    by_setting: dict[int, list[int]] = {}
+    for i in todo:
+        by_setting.setdefault(plan.trials[i].setting, []).append(i)
+    batches = []
+    for si, members in by_setting.items():
+        cfg = plan.settings[si].base_config
+        lstm_1997 = (cfg.get("model", "lstm") == "lstm" and not cfg.get("forget_gate")
+                     and not cfg.get("peepholes") and cfg.get("gradient", "truncated") == "truncated")
+        if not lstm_1997:  # issue 8's models have their own loops: no lane kernel
+            size = 1
+        elif lanes == "auto":
+            size = min(MAX_LANES, -(-len(members) // max(1, int(workers))))
+        else:
+            size = int(lanes)
+        n_batches = -(-len(members) // max(1, size))
+        for b in range(n_batches):  # as even as possible: 10 trials, size 4 -> 4, 3, 3
+            batches.append(members[b::n_batches] if size > 1 else [members[b]])
+    # the longest trials first (sequence length of the setting), so that no worker is left with one
+    batches.sort(key=lambda b: -_length_of(plan, b[0]))
+    return [sorted(b) for b in batches]
+
+
+def _length_of(plan: Plan, i: int) -> float:
+    cfg = plan.settings[plan.trials[i].setting].base_config
+    try:
+        return float(cfg.get("T") or 0) * float(cfg.get("max_sequences") or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _run(plan: Plan, batches: list[list[int]], results: dict, ex, executor: str,
          display: SweepDisplay) -> int:
+    from .trial import run_trial_batch
+
     errors = 0
-    in_flight_max = 1 if executor == "serial" else len(todo)
-    queue = list(todo)
+    in_flight_max = 1 if executor == "serial" else len(batches)
+    queue = list(batches)
     futures = {}
+
+    def spec_of(i: int) -> dict:
+        t = plan.trials[i]
+        remote = executor.startswith("dask://")
+        resume = not remote and resumable(plan, t)  # a killed trial continues (issue 6)
+        if not resume:
+            shutil.rmtree(t.run_dir, ignore_errors=True)
+        s = plan.settings[t.setting]
+        display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
+        return {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir),
+                "return_files": remote, "resume": resume}
 
     def submit_more():
         while queue and len(futures) < in_flight_max:
-            i = queue.pop(0)
-            t = plan.trials[i]
-            remote = executor.startswith("dask://")
-            resume = not remote and resumable(plan, t)  # a killed trial continues (issue 6)
-            if not resume:
-                shutil.rmtree(t.run_dir, ignore_errors=True)
-            s = plan.settings[t.setting]
-            display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
-            spec = {"task": s.task, "overrides": trial_overrides(plan, t),
-                    "run_dir": str(t.run_dir), "return_files": remote, "resume": resume}
-            futures[ex.submit(run_trial, spec)] = i
+            batch = queue.pop(0)
+            specs = [spec_of(i) for i in batch]
+            if len(batch) == 1:
+                futures[ex.submit(run_trial, specs[0])] = batch
+            else:
+                futures[ex.submit(run_trial_batch, specs)] = batch
+
+    def finish(i: int, result: dict | None, exc: BaseException | None) -> None:
+        nonlocal errors
+        t = plan.trials[i]
+        label = f"{plan.settings[t.setting].label} #{t.index}"
+        try:
+            if exc is not None:
+                raise exc
+            if "error" in result:
+                raise RuntimeError(result["error"])
+            summary = _collect(t, result)
+        except Exception as err:  # noqa: BLE001 - one failed trial must not stop the rest
+            errors += 1
+            message = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            results[i] = {**_missing(plan, t), "error": f"{type(err).__name__}: {message}"}
+            display.finished(i, f"{label}: FAILED ({message})", False, error=True)
+            return
+        results[i] = summary
+        display.finished(i, f"{label}: {_outcome(summary)}", bool(summary.get("solved")))
 
     submit_more()
     while futures:
         done, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
         for f in done:
-            i = futures.pop(f)
-            t = plan.trials[i]
-            label = f"{plan.settings[t.setting].label} #{t.index}"
+            batch = futures.pop(f)
             try:
-                summary = _collect(t, f.result())
-            except Exception as exc:  # noqa: BLE001 - one failed trial must not stop the rest
-                errors += 1
-                message = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                results[i] = {**_missing(plan, t), "error": f"{type(exc).__name__}: {message}"}
-                display.finished(i, f"{label}: FAILED ({message})", False, error=True)
+                out = f.result()
+            except Exception as exc:  # noqa: BLE001 - the whole batch failed
+                for i in batch:
+                    finish(i, None, exc)
                 continue
-            results[i] = summary
-            display.finished(i, f"{label}: {_outcome(summary)}", bool(summary.get("solved")))
+            for i, result in zip(batch, out if len(batch) > 1 else [out]):
+                finish(i, result, None)
         submit_more()
         display.tick()
     return errors
 
 
-def _warm_cache(plan: Plan, t: Trial) -> None:
+def _warm_cache(plan: Plan, t: Trial, lane_counts: list[int] = ()) -> None:
     """Compile (or load) the kernels here once, so that local workers load them from Numba's
-    cache instead of each compiling them at the same time."""
+    cache instead of each compiling them at the same time (the lane kernel: once per number of
+    trials run together)."""
     from .training import Training
 
     s = plan.settings[t.setting]
-    Training(config_mod.load(s.task, {**s.overrides, "seed": 0})).compile()
+    cfg = config_mod.load(s.task, {**s.overrides, "seed": 0})
+    Training(cfg).compile()
+    if lane_counts and type(Training(cfg)) is Training:  # the 1997 LSTM (not issue 8's models)
+        from .fast.batch import warm
+
+        for n in lane_counts:
+            warm(cfg, n)
 
 
 def _collect(t: Trial, result: dict) -> dict:

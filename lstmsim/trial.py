@@ -41,6 +41,36 @@ def run_trial(spec: dict) -> dict:
     workers that may not share the sweep's file system). Returns {"summary": dict, "files":
     {name: bytes}} (files empty unless return_files)."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from . import runner
+
+    saved = runner.Display
+    runner.Display = _progress_file_display(Path(spec["run_dir"]) / PROGRESS_FILE)
+    try:
+        return run_trial_here(spec)
+    finally:
+        runner.Display = saved
+
+
+def run_trial_batch(specs: list[dict]) -> list[dict]:
+    """Run several trials of one setting together, their training in one lane kernel (one trial
+    per SIMD lane, lstmsim/fast/batch.py); each trial's folder and results are exactly those of
+    `run_trial`. Returns one result per spec, {"error": "Type: message"} for a trial that failed."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from .fast.batch import run_trials
+
+    out = []
+    for r in run_trials(specs):
+        if "error" in r:
+            exc = r["error"]
+            if isinstance(exc, KeyboardInterrupt):
+                raise exc
+            r = {"error": f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"}
+        out.append(r)
+    return out
+
+
+def run_trial_here(spec: dict) -> dict:
+    """run_trial with whatever runner.Display is set to (the batch sets one per thread)."""
     from . import config, runner
 
     from .errors import UserError
@@ -48,19 +78,14 @@ def run_trial(spec: dict) -> dict:
 
     cfg = config.load(spec["task"], dict(spec["overrides"]))
     run_dir = Path(spec["run_dir"])
-    saved = runner.Display
-    runner.Display = _progress_file_display(run_dir / PROGRESS_FILE)
-    try:
-        summary = None
-        if spec.get("resume"):  # a killed trial with a checkpoint: continue it (bit-identical)
-            try:
-                summary = resume(run_dir, progress="none")
-            except UserError:  # a damaged checkpoint or trace: run the trial again
-                shutil.rmtree(run_dir, ignore_errors=True)
-        if summary is None:
-            summary = runner.run_config(cfg, run_dir)
-    finally:
-        runner.Display = saved
+    summary = None
+    if spec.get("resume"):  # a killed trial with a checkpoint: continue it (bit-identical)
+        try:
+            summary = resume(run_dir, progress="none")
+        except UserError:  # a damaged checkpoint or trace: run the trial again
+            shutil.rmtree(run_dir, ignore_errors=True)
+    if summary is None:
+        summary = runner.run_config(cfg, run_dir)
     files = {}
     if spec.get("return_files"):
         files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())

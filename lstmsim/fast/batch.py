@@ -27,6 +27,7 @@ from .lanes import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, new_lane_stat
 from .single import run_chunk_fast
 
 _local = threading.local()
+_NO_DATA = np.zeros((1, 1))  # training._NO_DATA: the data argument of tasks without a fixed set
 
 
 class LaneEngine:
@@ -59,7 +60,7 @@ class LaneEngine:
             return 0, 0, -1
         with self.cond:
             if self.state is None:
-                self.state = new_lane_state(net, self.n, bufs[0].shape[0])
+                self.state = new_lane_state(net, self.n, bufs[0].shape[0], pad=4 if self.n <= 4 else 8)
                 self.rules = rules
             if rules != self.rules or self.error is not None:
                 solo = True
@@ -126,25 +127,18 @@ def run_trials(specs: list[dict]) -> list[dict]:
     """trial.run_trial for several trials of one setting at once. Returns their results in order;
     a trial that raised has {"error": exception} instead."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    from .. import config, runner
+    from .. import runner
     from ..training import Training
-    from ..trial import PROGRESS_FILE, _progress_file_display
+    from ..trial import PROGRESS_FILE, _progress_file_display, run_trial_here
 
     engine = LaneEngine(len(specs))
     results: list[dict | None] = [None] * len(specs)
 
     def work(lane: int, spec: dict) -> None:
         _local.engine, _local.lane = engine, lane
-        run_dir = Path(spec["run_dir"])
-        _local.display = _progress_file_display(run_dir / PROGRESS_FILE)
+        _local.display = _progress_file_display(Path(spec["run_dir"]) / PROGRESS_FILE)
         try:
-            cfg = config.load(spec["task"], dict(spec["overrides"]))
-            summary = runner.run_config(cfg, run_dir)
-            files = {}
-            if spec.get("return_files"):
-                files = {p.name: p.read_bytes() for p in sorted(run_dir.iterdir())
-                         if p.is_file() and p.name != PROGRESS_FILE}
-            results[lane] = {"summary": summary, "files": files}
+            results[lane] = run_trial_here(spec)
         except BaseException as exc:  # noqa: BLE001 - reported per trial
             results[lane] = {"error": exc}
         finally:
@@ -167,5 +161,15 @@ def run_trials(specs: list[dict]) -> list[dict]:
     return results
 
 
-def lane_stats(state) -> np.ndarray:
-    return state.li.copy()
+def warm(cfg, n_lanes: int) -> None:
+    """Compile (or load from Numba's cache) the lane kernel for n_lanes trials of `cfg` without
+    running anything, so that worker processes load it instead of compiling it at once."""
+    from ..training import Training
+
+    trs = [Training(cfg) for _ in range(n_lanes)]
+    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
+    data = tuple(t.data.get("train", _NO_DATA) for t in trs)
+    run_lanes(tuple(t.net for t in trs), tuple(t.scratch for t in trs), st, trs[0].rules,
+              tuple(t.tp for t in trs), data, tuple(t.train_rng for t in trs),
+              tuple(t.bufs for t in trs), tuple(t.stop for t in trs), tuple(t.log for t in trs),
+              tuple(t.recorder for t in trs))

@@ -41,46 +41,50 @@ from ..kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_
                       UPDATE_STEP, _legal_on_top)
 from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS
 from .single import window_update
+from .unrolled import dims_from_spec, layout, make_spec, partials, shift, tick
 
 PAD = 8
 
 # per-lane integer state (LaneState.li columns)
 L_T, L_LEN, L_I, L_NMAX, L_REC, L_LAST, L_NJ, L_NJS, L_OK, L_DIV, L_ACTIVE, L_EVENT, L_INSEQ, \
-    L_SEQ = range(14)
+    L_SEQ, L_NEED = range(15)
 # per-lane float accumulators (LaneState.lf columns)
 F_ABS, F_SQ, F_MAX = range(3)
 
 
 class LaneState(NamedTuple):
+    """All lane state. The arrays up to `yk` are views into Z (fast/unrolled.py: the generated
+    per-tick code works on Z with literal offsets); the others are plain arrays."""
+
+    Z: np.ndarray  # flat: row k of unrolled.layout at Z[k * NL : (k + 1) * NL]
+    spec: tuple  # unrolled.make_spec: the topology and NL as tuple lengths (a Numba type)
     W: np.ndarray  # (R, D, NL) weights into the hidden layer
-    M: np.ndarray
-    dW: np.ndarray
     Wo: np.ndarray  # (K, Do, NL)
-    Mo: np.ndarray
-    dWo: np.ndarray
-    P: np.ndarray  # (2 Nc, D, NL): ds_c/dW[c, d] (rows < Nc), ds_c/dW[in_gate(c), d] (rows >= Nc)
-    u: np.ndarray  # (2 Nc, NL)
-    a: np.ndarray  # (D, NL)
-    b: np.ndarray  # (Do, NL)
-    nt: np.ndarray  # (R, NL)
-    f: np.ndarray  # (R, NL)
+    a: np.ndarray  # (D, NL) sources a(t)
+    b: np.ndarray  # (Do, NL) output-layer sources b(t)
     s: np.ndarray  # (Nc, NL)
-    yc: np.ndarray
-    gc: np.ndarray
+    P: np.ndarray  # (2 Nc, D, NL): ds_c/dW[c, d] (rows < Nc), ds_c/dW[in_gate(c), d] (rows >= Nc)
+    yin: np.ndarray  # (C, NL)
+    fin: np.ndarray
+    yout: np.ndarray
+    fout: np.ndarray
+    gc: np.ndarray  # (Nc, NL)
     gp: np.ndarray
     hs: np.ndarray
     hp: np.ndarray
-    yin: np.ndarray  # (C, NL)
-    yout: np.ndarray
-    fin: np.ndarray
-    fout: np.ndarray
+    yc: np.ndarray
     yh: np.ndarray  # (H, NL)
     fh: np.ndarray
     yk: np.ndarray  # (K, NL)
+    bad: np.ndarray  # (1, NL): 0.0 when the step's outputs and cell states are finite, else nan
+    M: np.ndarray  # (R, D, NL) masks
+    Mo: np.ndarray
+    dW: np.ndarray  # (R, D, NL) summed changes
+    dWo: np.ndarray
     ek: np.ndarray  # (K, NL)
     dc: np.ndarray  # (Nc, NL)
     es: np.ndarray  # (Nc, NL)
-    li: np.ndarray  # (NL, 14) int64, see L_*
+    li: np.ndarray  # (NL, 15) int64, see L_*
     lf: np.ndarray  # (NL, 3), see F_*
     xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, copied from its buffers at its
     ys: np.ndarray  # (NL, Lmax, K)    start, so that the per-tick loop touches plain arrays only
@@ -88,20 +92,29 @@ class LaneState(NamedTuple):
     ht: np.ndarray  # (NL, Lmax) int8  costs a branch per element and reference counting)
 
 
-def new_lane_state(net, n_lanes: int, max_length: int) -> LaneState:
+def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneState:
     R, D = net.W_h.shape
     K, Do = net.W_o.shape
     Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
-    NL = -(-n_lanes // PAD) * PAD
+    NL = -(-n_lanes // pad) * pad
+    spec = make_spec(net, NL)
+    ly = layout(dims_from_spec(spec))
+    Z = np.zeros(ly["_total"] * NL)
+    rows = Z.reshape(ly["_total"], NL)
+
+    def view(name, *shape):
+        n = int(np.prod(shape))
+        return rows[ly[name]: ly[name] + n].reshape(*shape, NL)
+
     z = np.zeros
-    li = np.zeros((NL, 14), np.int64)
-    return LaneState(z((R, D, NL)), z((R, D, NL)), z((R, D, NL)), z((K, Do, NL)), z((K, Do, NL)),
-                     z((K, Do, NL)), z((2 * Nc, D, NL)), z((2 * Nc, NL)), z((D, NL)), z((Do, NL)),
-                     z((R, NL)), z((R, NL)), z((Nc, NL)), z((Nc, NL)), z((Nc, NL)), z((Nc, NL)),
-                     z((Nc, NL)), z((Nc, NL)), z((C, NL)), z((C, NL)), z((C, NL)), z((C, NL)),
-                     z((H, NL)), z((H, NL)), z((K, NL)), z((K, NL)), z((Nc, NL)), z((Nc, NL)),
-                     li, z((NL, 3)), z((NL, max_length, net.n_in)), z((NL, max_length, K)),
-                     z((NL, max_length, K)), np.zeros((NL, max_length), np.int8))
+    return LaneState(
+        Z, spec, view("W", R, D), view("Wo", K, Do), view("A", D), view("B", Do), view("S", Nc),
+        view("P", 2 * Nc, D), view("yin", C), view("fin", C), view("yout", C), view("fout", C),
+        view("gc", Nc), view("gp", Nc), view("hs", Nc), view("hp", Nc), view("yc", Nc),
+        view("yh", H), view("fh", H), view("yk", K), view("bad", 1),
+        z((R, D, NL)), z((K, Do, NL)), z((R, D, NL)), z((K, Do, NL)), z((K, NL)), z((Nc, NL)),
+        z((Nc, NL)), np.zeros((NL, 15), np.int64), z((NL, 3)), z((NL, max_length, net.n_in)),
+        z((NL, max_length, K)), z((NL, max_length, K)), np.zeros((NL, max_length), np.int8))
 
 
 @njit(cache=True)
@@ -283,6 +296,15 @@ def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in
 
 
 @njit(cache=True)
+def _set_inputs(st, l):
+    """Lane l's input at its current step, and whether the step needs the per-lane work."""
+    t = st.li[l, L_T]
+    for m in range(st.xs.shape[2]):
+        st.a[m, l] = st.xs[l, t, m]
+    st.li[l, L_NEED] = 1 if (st.ht[l, t] or st.li[l, L_REC] >= 0) else 0
+
+
+@njit(cache=True)
 def _end_sequence(st, l, rules, log, stop, recorder):
     """kernel.run_sequence's epilogue and run_chunk's bookkeeping for lane l's finished sequence.
     Returns True if the lane's request is complete."""
@@ -352,23 +374,9 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, bufs, stops, logs, r
 @njit(cache=True, error_model="numpy")
 def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
     n_lanes = len(rngs)
-    # The padded lane count, deliberately NOT a compile-time constant: LLVM fully unrolls loops of
-    # a constant small trip count before its loop vectoriser runs, and the unrolled scalar code
-    # cannot then be vectorised (the stores may alias the other arrays' loads). A runtime count
-    # keeps each lane loop a loop, which the vectoriser turns into full-width vector code behind
-    # one cheap overlap check per loop.
-    NL = st.nt.shape[1]
-    n_in, Nc, C, H, K = net.n_in, net.n_cells, net.n_blocks, net.n_hidden, net.n_out
-    blk = net.blk
-    out_gates, g1, h_id = net.out_gates == 1, net.g_kind == 1, net.h_kind == 1
-    R, D = st.W.shape[0], st.W.shape[1]
-    Do = st.Wo.shape[1]
-    W, Wo, a, b, nt, f, P, u = st.W, st.Wo, st.a, st.b, st.nt, st.f, st.P, st.u
-    s, yc, gc, gp, hs, hp = st.s, st.yc, st.gc, st.gp, st.hs, st.hp
-    yin, yout, fin, fout, yh, fh, yk = st.yin, st.yout, st.fin, st.fout, st.yh, st.fh, st.yk
+    n_in, Nc, K = net.n_in, net.n_cells, net.n_out
+    Z, spec, a, s, yk = st.Z, st.spec, st.a, st.s, st.yk
     li, lf = st.li, st.lf
-    a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
-    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
     learn = rules.learn
     rule, threshold, judge_last = rules.rule, rules.threshold, rules.judge_last
     mode = rules.update_mode
@@ -385,94 +393,30 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                                      recorders[l], stops[l], n_in):
                 li[l, L_ACTIVE] = 0
                 n_done += 1
-    if not out_gates:
-        for j in range(C):
-            for l in range(NL):
-                yout[j, l] = 1.0
-                fout[j, l] = 0.0
     ykl = np.empty(K)  # one lane's outputs, for the rank rule
     n_active = 0
     for l in range(n_lanes):
         n_active += li[l, L_ACTIVE]
 
+    # each active lane's input at its current step (mid-sequence lanes: the same again)
+    for l in range(n_lanes):
+        if li[l, L_ACTIVE] == 1:
+            _set_inputs(st, l)
+    bad = st.bad
     while n_done == 0 and n_active > 0:
-        # ---- inputs of each lane's current step -------------------------------------------------
+        # ---- the step of every lane: generated straight-line code (fast/unrolled.py) -----------
+        tick(spec, Z)
+        if learn:
+            partials(spec, Z)  # (25), (27): every step, before the target step's errors use them
+        # ---- per lane, only where needed: divergence, trace, judging, errors and updates --------
         for l in range(n_lanes):
-            if li[l, L_ACTIVE] == 1:
-                t = li[l, L_T]
-                for m in range(n_in):
-                    a[m, l] = st.xs[l, t, m]
-                    b[m, l] = st.xs[l, t, m]
-        # ---- the forward step, all lanes at once (innermost loops over lanes) ------------------
-        for r in range(R):
-            for l in range(NL):
-                nt[r, l] = 0.0
-            for d in range(D):
-                for l in range(NL):
-                    nt[r, l] += W[r, d, l] * a[d, l]
-            for l in range(NL):
-                f[r, l] = logistic(nt[r, l])
-        for j in range(C):
-            for l in range(NL):
-                yin[j, l] = f[r_in + j, l]
-                fin[j, l] = yin[j, l] * (1.0 - yin[j, l])
-            if out_gates:
-                for l in range(NL):
-                    yout[j, l] = f[r_out + j, l]
-                    fout[j, l] = yout[j, l] * (1.0 - yout[j, l])
-        for c in range(Nc):
-            j = blk[c]
-            if g1:
-                for l in range(NL):
-                    gc[c, l] = f[c, l]
-                    gp[c, l] = f[c, l] * (1.0 - f[c, l])
-            else:
-                for l in range(NL):
-                    gc[c, l] = 4.0 * f[c, l] - 2.0
-                    gp[c, l] = 4.0 * f[c, l] * (1.0 - f[c, l])
-            for l in range(NL):
-                s[c, l] += yin[j, l] * gc[c, l]
-            if h_id:
-                for l in range(NL):
-                    hs[c, l] = s[c, l]
-                    hp[c, l] = 1.0
-            else:
-                for l in range(NL):
-                    fs_ = logistic(s[c, l])
-                    hs[c, l] = 2.0 * fs_ - 1.0
-                    hp[c, l] = 2.0 * fs_ * (1.0 - fs_)
-            for l in range(NL):
-                yc[c, l] = yout[j, l] * hs[c, l]
-                b[n_in + c, l] = yc[c, l]
-        for i in range(H):
-            for l in range(NL):
-                yh[i, l] = f[r_h + i, l]
-                fh[i, l] = yh[i, l] * (1.0 - yh[i, l])
-                b[n_in + Nc + i, l] = yh[i, l]
-        for k in range(K):
-            for l in range(NL):
-                nt[0, l] = 0.0
-            for d in range(Do):
-                for l in range(NL):
-                    nt[0, l] += Wo[k, d, l] * b[d, l]
-            for l in range(NL):
-                yk[k, l] = logistic(nt[0, l])
-        # ---- per lane: divergence, trace, judging ----------------------------------------------
-        for l in range(n_lanes):
-            if li[l, L_ACTIVE] == 0:
+            if li[l, L_ACTIVE] == 0 or (li[l, L_NEED] == 0 and bad[0, l] == 0.0):
                 continue
             t = li[l, L_T]
-            div = False
-            for k in range(K):
-                if not math.isfinite(yk[k, l]):
-                    div = True
-            for c in range(Nc):
-                if not math.isfinite(s[c, l]):
-                    div = True
             if li[l, L_REC] >= 0:
                 _record_lane(st, l, recorders[l].rows, li[l, L_REC] + t, st.xs[l], st.ys[l],
                              st.ht[l], t)
-            if div:
+            if not bad[0, l] == 0.0:  # a non-finite output or cell state: stop the sequence
                 li[l, L_DIV] = t
                 continue
             if st.ht[l, t] and (not judge_last or t == li[l, L_LAST]):
@@ -496,21 +440,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                         ykl[k] = yk[k, l]
                     if not _legal_on_top(J, t, ykl):
                         li[l, L_OK] = 0
-        # ---- learning: partials for all lanes, then each lane's target step ---------------------
-        if learn:
-            for c in range(Nc):
-                j = blk[c]
-                for l in range(NL):
-                    u[c, l] = gp[c, l] * yin[j, l]
-                    u[Nc + c, l] = gc[c, l] * fin[j, l]
-            for c in range(2 * Nc):
-                for d in range(D):
-                    for l in range(NL):
-                        P[c, d, l] += u[c, l] * a[d, l]
-            for l in range(n_lanes):
-                if li[l, L_ACTIVE] == 0 or li[l, L_DIV] >= 0:
-                    continue
-                t = li[l, L_T]
+            if learn:
                 if st.ht[l, t]:
                     _backward_lane(net, st, l, st.ys[l], t)
                     if mode == UPDATE_STEP:
@@ -521,16 +451,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                     if not _apply_lane(st, l, rules.lr):
                         li[l, L_DIV] = t
         # ---- this step's activations become next step's sources --------------------------------
-        for c in range(Nc):
-            for l in range(NL):
-                a[a_c + c, l] = yc[c, l]
-        for j in range(C):
-            for l in range(NL):
-                a[a_in + j, l] = yin[j, l]
-                a[a_out + j, l] = yout[j, l] if out_gates else 0.0
-        for i in range(H):
-            for l in range(NL):
-                a[a_h + i, l] = yh[i, l]
+        shift(spec, Z)
         # ---- per lane: next step, or the end of its sequence -----------------------------------
         for l in range(n_lanes):
             if li[l, L_ACTIVE] == 0:
@@ -540,8 +461,11 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                 if _end_sequence(st, l, rules, logs[l], stops[l], recorders[l]):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
-                elif not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], bufs[l],
-                                         recorders[l], stops[l], n_in):
+                    continue
+                if not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], bufs[l],
+                                       recorders[l], stops[l], n_in):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
+                    continue
+            _set_inputs(st, l)
     return n_done

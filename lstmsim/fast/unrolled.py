@@ -1,0 +1,249 @@
+"""The 1997 step's per-tick arithmetic as straight-line code for one topology and lane count.
+
+Why generated code: with the sizes of the network known when the code is compiled, every loop over
+units and sources disappears, every intermediate value stays in a register, and what is left is a
+single loop over lanes whose body is the whole forward step (or the whole partials update) of one
+lane. LLVM vectorises that loop across lanes (each lane one SIMD slot) without fast-math, because
+the body has no reduction across lanes; with one lane it is plain scalar code with no loop
+overhead at all. Written as generic loops over runtime sizes, the same arithmetic either stayed
+scalar (the small constant lane loops were unrolled before the vectoriser ran, and the unrolled
+stores could alias the loads) or paid an overlap check and loop set-up for every row and source.
+
+All lane state the tick touches lives in ONE flat array Z: row `k` of the layout (see `layout`)
+holds that quantity for every lane at Z[k * NL + lane], NL the (padded) lane count. The generated
+code indexes Z with literal offsets, so LLVM can prove that the lanes of one iteration never touch
+another iteration's elements and needs no runtime overlap checks. `lanes.LaneState` exposes the
+same memory as named (rows..., NL) views for the rarely run per-lane code.
+
+The arithmetic is the reference step (kernel.run_sequence) written out term by term: each sum
+starts at 0.0 and adds its terms in the reference order, each unit uses `expfn.logistic`, so the
+results are the same bits (tests/test_fast.py).
+
+`tick(spec, Z)`, `partials(spec, Z)` and `shift(spec, Z)` are compiled per topology: `spec` is a
+tuple of tuples whose lengths are the sizes (see `make_spec`), so each topology and lane count is
+its own Numba type and gets its own generated implementation (cached like any other kernel).
+"""
+
+from __future__ import annotations
+
+from numba import types
+from numba.extending import overload
+
+from ..expfn import logistic
+
+
+def make_spec(net, n_lanes: int) -> tuple:
+    """The compile-time description of a topology and a lane count, as tuple lengths."""
+    blk = [int(b) for b in net.blk]
+    sizes = [blk.count(j) for j in range(net.n_blocks)]
+    z = lambda n: (0,) * int(n)  # noqa: E731
+    return (z(net.n_in), tuple(z(s) for s in sizes), z(net.n_hidden), z(net.n_out),
+            z(net.out_gates), z(net.g_kind), z(net.h_kind), z(n_lanes))
+
+
+def _count(t) -> int:
+    return t.count if isinstance(t, types.UniTuple) else len(t.types)
+
+
+def _dims_from_type(spec):
+    ts = spec.types
+    n_in = _count(ts[0])
+    sizes = [_count(b) for b in ts[1].types] if not isinstance(ts[1], types.UniTuple) \
+        else [_count(ts[1].dtype)] * ts[1].count
+    return dict(n_in=n_in, sizes=sizes, H=_count(ts[2]), K=_count(ts[3]), out_gates=_count(ts[4]),
+                g1=_count(ts[5]), h_id=_count(ts[6]), NL=_count(ts[7]))
+
+
+def dims_from_spec(spec):
+    return dict(n_in=len(spec[0]), sizes=[len(b) for b in spec[1]], H=len(spec[2]),
+                K=len(spec[3]), out_gates=len(spec[4]), g1=len(spec[5]), h_id=len(spec[6]),
+                NL=len(spec[7]))
+
+
+def layout(dims: dict) -> dict:
+    """Row offsets of every quantity in Z (a row = one value per lane)."""
+    n_in, sizes, H, K = dims["n_in"], dims["sizes"], dims["H"], dims["K"]
+    Nc, C = sum(sizes), len(sizes)
+    D = n_in + Nc + 2 * C + H + 1
+    R = Nc + 2 * C + H
+    Do = n_in + Nc + H + 1
+    rows = {}
+    pos = 0
+    for name, n in (("W", R * D), ("Wo", K * Do), ("A", D), ("B", Do), ("S", Nc),
+                    ("P", 2 * Nc * D), ("yin", C), ("fin", C), ("yout", C), ("fout", C),
+                    ("gc", Nc), ("gp", Nc), ("hs", Nc), ("hp", Nc), ("yc", Nc), ("yh", H),
+                    ("fh", H), ("yk", K), ("bad", 1)):
+        rows[name] = pos
+        pos += n
+    rows["_total"] = pos
+    rows.update(D=D, R=R, Do=Do, Nc=Nc, C=C)
+    return rows
+
+
+def _blocks(sizes):
+    blk = []
+    for j, n in enumerate(sizes):
+        blk += [j] * n
+    return blk
+
+
+def _source_tick(dims) -> str:
+    """def f(spec, Z): the forward step of every lane (kernel.run_sequence, stages 1-3)."""
+    ly = layout(dims)
+    n_in, H, K, NL = dims["n_in"], dims["H"], dims["K"], dims["NL"]
+    Nc, C, D, R, Do = ly["Nc"], ly["C"], ly["D"], ly["R"], ly["Do"]
+    blk = _blocks(dims["sizes"])
+    z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
+    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
+    put = lambda s: out.append("        " + s)  # noqa: E731
+    for d in range(D):
+        put(f"a{d} = {z('A', d)}")
+    for r in range(R):  # net inputs, each summed in source order from 0.0
+        put(f"n{r} = 0.0")
+        for d in range(D):
+            put(f"n{r} += {z('W', r * D + d)} * a{d}")
+    for j in range(C):
+        put(f"yin{j} = logistic(n{r_in + j})")
+        put(f"{z('yin', j)} = yin{j}")
+        put(f"{z('fin', j)} = yin{j} * (1.0 - yin{j})")
+        if dims["out_gates"]:
+            put(f"yout{j} = logistic(n{r_out + j})")
+            put(f"{z('yout', j)} = yout{j}")
+            put(f"{z('fout', j)} = yout{j} * (1.0 - yout{j})")
+        else:
+            put(f"yout{j} = 1.0")
+            put(f"{z('yout', j)} = 1.0")
+            put(f"{z('fout', j)} = 0.0")
+    for c in range(Nc):
+        j = blk[c]
+        put(f"fc{c} = logistic(n{c})")
+        if dims["g1"]:
+            put(f"gc{c} = fc{c}")
+            put(f"{z('gp', c)} = fc{c} * (1.0 - fc{c})")
+        else:
+            put(f"gc{c} = 4.0 * fc{c} - 2.0")
+            put(f"{z('gp', c)} = 4.0 * fc{c} * (1.0 - fc{c})")
+        put(f"{z('gc', c)} = gc{c}")
+        put(f"s{c} = {z('S', c)} + yin{j} * gc{c}")  # the constant error carousel
+        put(f"{z('S', c)} = s{c}")
+        if dims["h_id"]:
+            put(f"hs{c} = s{c}")
+            put(f"{z('hp', c)} = 1.0")
+        else:
+            put(f"fs{c} = logistic(s{c})")
+            put(f"hs{c} = 2.0 * fs{c} - 1.0")
+            put(f"{z('hp', c)} = 2.0 * fs{c} * (1.0 - fs{c})")
+        put(f"{z('hs', c)} = hs{c}")
+        put(f"yc{c} = yout{j} * hs{c}")
+        put(f"{z('yc', c)} = yc{c}")
+    for i in range(H):
+        put(f"yh{i} = logistic(n{r_h + i})")
+        put(f"{z('yh', i)} = yh{i}")
+        put(f"{z('fh', i)} = yh{i} * (1.0 - yh{i})")
+    bvals = [f"a{m}" for m in range(n_in)] + [f"yc{c}" for c in range(Nc)] + \
+        [f"yh{i}" for i in range(H)] + ["1.0"]
+    for d, v in enumerate(bvals):
+        put(f"{z('B', d)} = {v}")
+    for k in range(K):
+        put(f"o{k} = 0.0")
+        for d, v in enumerate(bvals):
+            put(f"o{k} += {z('Wo', k * Do + d)} * {v}")
+        put(f"yk{k} = logistic(o{k})")
+        put(f"{z('yk', k)} = yk{k}")
+    # 0.0 when every output and cell state is finite, nan otherwise (x - x is nan for inf and nan)
+    terms = [f"(yk{k} - yk{k})" for k in range(K)] + [f"(s{c} - s{c})" for c in range(Nc)]
+    put(f"{z('bad', 0)} = " + (" + ".join(terms) if terms else "0.0"))
+    return "\n".join(out) + "\n"
+
+
+def _source_partials(dims) -> str:
+    """def f(spec, Z): P += u a^T for every lane (eqs. 25, 27), after the forward step."""
+    ly = layout(dims)
+    NL = dims["NL"]
+    Nc, D = ly["Nc"], ly["D"]
+    blk = _blocks(dims["sizes"])
+    z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
+    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
+    put = lambda s: out.append("        " + s)  # noqa: E731
+    for d in range(D):
+        put(f"a{d} = {z('A', d)}")
+    for c in range(Nc):
+        j = blk[c]
+        put(f"u{c} = {z('gp', c)} * {z('yin', j)}")
+        put(f"v{c} = {z('gc', c)} * {z('fin', j)}")
+    for c in range(Nc):
+        for d in range(D):
+            put(f"{z('P', c * D + d)} += u{c} * a{d}")
+    for c in range(Nc):
+        for d in range(D):
+            put(f"{z('P', (Nc + c) * D + d)} += v{c} * a{d}")
+    return "\n".join(out) + "\n"
+
+
+def _source_shift(dims) -> str:
+    """def f(spec, Z): this step's activations become the next step's sources."""
+    ly = layout(dims)
+    n_in, H, NL = dims["n_in"], dims["H"], dims["NL"]
+    Nc, C = ly["Nc"], ly["C"]
+    z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
+    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
+    put = lambda s: out.append("        " + s)  # noqa: E731
+    a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
+    for c in range(Nc):
+        put(f"{z('A', a_c + c)} = {z('yc', c)}")
+    for j in range(C):
+        put(f"{z('A', a_in + j)} = {z('yin', j)}")
+        put(f"{z('A', a_out + j)} = {z('yout', j)}" if dims["out_gates"]
+            else f"{z('A', a_out + j)} = 0.0")
+    for i in range(H):
+        put(f"{z('A', a_h + i)} = {z('yh', i)}")
+    if not (Nc or C or H):
+        put("pass")
+    return "\n".join(out) + "\n"
+
+
+_SOURCES = {}
+
+
+def _compile(kind: str, spec_type):
+    dims = _dims_from_type(spec_type)
+    key = (kind, repr(dims))
+    if key not in _SOURCES:
+        src = {"tick": _source_tick, "partials": _source_partials, "shift": _source_shift}[kind](dims)
+        scope = {"logistic": logistic}
+        exec(compile(src, f"<lstmsim.fast.unrolled {kind} {dims}>", "exec"), scope)
+        _SOURCES[key] = scope["f"]
+    return _SOURCES[key]
+
+
+def tick(spec, Z):
+    raise NotImplementedError("compiled only (numba)")
+
+
+def partials(spec, Z):
+    raise NotImplementedError("compiled only (numba)")
+
+
+def shift(spec, Z):
+    raise NotImplementedError("compiled only (numba)")
+
+
+# error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
+# exception path would stop the vectoriser (1 + e^-x is never 0: the same results)
+_OPTS = dict(jit_options={"error_model": "numpy"})
+
+
+@overload(tick, **_OPTS)
+def _ol_tick(spec, Z):
+    return _compile("tick", spec)
+
+
+@overload(partials, **_OPTS)
+def _ol_partials(spec, Z):
+    return _compile("partials", spec)
+
+
+@overload(shift, **_OPTS)
+def _ol_shift(spec, Z):
+    return _compile("shift", spec)

@@ -64,3 +64,162 @@ def test_exp_special_values():
     assert np.all(np.abs(out[fin] - lib[fin]) <= np.maximum(np.spacing(lib[fin]), 5e-324))
     assert logistic(-1e6) == 0.0 and logistic(1e6) == 1.0 and math.isnan(logistic(math.nan))
     assert logistic(0.0) == 0.5
+
+
+# ------------------------------------------------------------------------------ 2. single trial
+def _reference(cfg):
+    """A Training that runs the reference loop (train_loop.run_chunk, kernel.run_sequence)."""
+    from lstmsim.kernel import make_scratch
+    from lstmsim.train_loop import run_chunk
+    from lstmsim.training import Training
+
+    tr = Training(cfg)
+    tr.chunk_loop = run_chunk
+    tr.scratch = make_scratch(tr.net)
+    return tr
+
+
+def _advance_all(tr, n, chunks=(1, 7, 300)):
+    """Advance in uneven chunks until n sequences or an event; returns the events seen."""
+    events, done, k = [], 0, 0
+    while done < n:
+        d, ev, step = tr.advance(min(chunks[k % len(chunks)], n - done))
+        k += 1
+        done += d
+        events.append((int(tr.stop.ints[4]), ev, step))
+        if ev != 0:
+            break
+    return [e for e in events if e[1] != 0]
+
+
+def _same_state(a, b):
+    assert np.array_equal(a.net.W_h, b.net.W_h)
+    assert np.array_equal(a.net.W_o, b.net.W_o)
+    assert np.array_equal(a.stop.ints, b.stop.ints)
+    assert a.stop.err_sum[0] == b.stop.err_sum[0]
+    assert np.array_equal(a.stop.ring_err, b.stop.ring_err)
+
+
+CASES = [  # (task, overrides, sequences): several topologies, tasks and update modes
+    ("adding", dict(T=30), 400),
+    ("adding", dict(T=30, update="delayed"), 300),
+    ("multiplication", dict(T=30, update="step"), 200),
+    ("reber", {}, 150),                      # 4 blocks, 7 outputs, target every step, rank rule
+    ("lag2a", {}, 200),                      # no output gates, g1, identity h, B connectivity
+    ("order6a", dict(correct="squared"), 150),
+    ("adding", dict(T=20, hidden_units=2, blocks="1,2"), 200),
+    ("adding", dict(T=20, window=20, beta=0.5, threshold=0.9), 400),  # the stop rule fires
+]
+IDS = [f"{t}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for t, o, _ in CASES]
+
+
+@pytest.mark.parametrize("task,over,n", CASES, ids=IDS)
+def test_single_trial_fast_path_is_the_reference(task, over, n):
+    cfg = config.load(task, dict(seed=3, max_sequences=10**6, progress="none", **over))
+    from lstmsim.training import Training
+
+    ref, fast = _reference(cfg), Training(cfg)
+    ev_ref, ev_fast = _advance_all(ref, n), _advance_all(fast, n, chunks=(5, 1000))
+    assert ev_ref == ev_fast
+    _same_state(ref, fast)
+    # testing (learn=False), per-step traces included
+    from lstmsim.train_loop import new_recorder
+    from lstmsim.kernel import rec_width
+
+    recs = [new_recorder(rec_width(t.net), 40 * t.max_length, 40) for t in (ref, fast)]
+    for t, rec in zip((ref, fast), recs):
+        t.rules = t.rules._replace(rec_first=3, rec_every=7)
+    r1 = ref.evaluate(60, recorder=recs[0])
+    r2 = fast.evaluate(60, recorder=recs[1])
+    for key in r1["arrays"]:
+        assert np.array_equal(r1["arrays"][key], r2["arrays"][key]), key
+    for a, b in zip(recs[0], recs[1]):
+        assert np.array_equal(a, b)
+
+
+def test_single_trial_divergence_is_reported_alike():
+    from lstmsim.training import Training
+
+    cfg = config.load("adding", dict(T=20, seed=0, progress="none"))
+    for make in (_reference, Training):
+        tr = make(cfg)
+        tr.advance(10)
+        tr.net.W_o[0, 2] = np.inf
+        out = tr.advance(100)
+        assert out == (1, 3, tr.log.length[0] - 1)
+
+
+# ------------------------------------------------------------------------------ 3. lanes
+def _run_lanes(cfgs, n, chunks):
+    """The trials of cfgs advanced together by the lane engine, each in its own thread with its
+    own chunk sizes (as runner.train would ask), until n sequences or an event."""
+    import threading
+
+    from lstmsim.fast import batch
+    from lstmsim.training import Training
+
+    trs = [Training(c) for c in cfgs]
+    engine = batch.LaneEngine(len(trs))
+    events = [None] * len(trs)
+
+    def work(i):
+        batch._local.engine, batch._local.lane = engine, i
+        try:
+            events[i] = _advance_all(trs[i], n, chunks=chunks[i % len(chunks)])
+        finally:
+            engine.leave(i)
+
+    saved = Training.__dict__["chunk_loop"]
+    Training.chunk_loop = staticmethod(batch._dispatch_chunk_loop)
+    try:
+        for i in range(len(trs)):
+            engine.join(i)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(trs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        Training.chunk_loop = saved
+    assert engine.calls > 0 and engine.error is None
+    return trs, events
+
+
+@pytest.mark.parametrize("task,over,n", [CASES[i] for i in (0, 1, 3, 4, 7)],
+                         ids=[IDS[i] for i in (0, 1, 3, 4, 7)])
+def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
+    from lstmsim.training import Training
+
+    cfgs = [config.load(task, dict(seed=s, max_sequences=10**6, progress="none", **over))
+            for s in (1, 2, 3)]
+    trs, events = _run_lanes(cfgs, n, chunks=[(3, 50), (1000,), (17,)])
+    for cfg, tr, ev in zip(cfgs, trs, events):
+        alone = Training(cfg)
+        assert _advance_all(alone, n) == ev
+        _same_state(alone, tr)  # the whole stop window (its per-sequence errors) included
+
+
+def test_sweep_lanes_equal_single_trials(tmp_path):
+    """Through sweep: the same summaries, weights and traces with lanes as with lanes=1."""
+    import h5py
+
+    import lstmsim
+
+    kw = dict(task="adding", T=20, trials=3, max_sequences=600, test_size=40, executor="serial",
+              progress="none")
+    one = lstmsim.sweep(out=str(tmp_path / "one"), lanes=1, **kw)
+    many = lstmsim.sweep(out=str(tmp_path / "many"), lanes=3, **kw)
+    volatile = {"run_dir", "steps_per_second", "train_seconds", "wall_seconds"}
+    for a, b in zip(one, many):
+        assert {k: v for k, v in a.items() if k not in volatile} == \
+               {k: v for k, v in b.items() if k not in volatile}
+        wa, wb = np.load(f"{a['run_dir']}/weights.npz"), np.load(f"{b['run_dir']}/weights.npz")
+        assert all(np.array_equal(wa[k], wb[k]) for k in wa.files)
+        with h5py.File(f"{a['run_dir']}/trace.h5", "r") as fa, \
+                h5py.File(f"{b['run_dir']}/trace.h5", "r") as fb:
+            names = []
+            fa.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+            for n in names:
+                if fa[n].dtype.kind in "fiub":
+                    assert np.array_equal(fa[n][()], fb[n][()],
+                                          equal_nan=fa[n].dtype.kind == "f"), n

@@ -297,11 +297,12 @@ def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in
 
 @njit(cache=True)
 def _set_inputs(st, l):
-    """Lane l's input at its current step, and whether the step needs the per-lane work."""
+    """Lane l's input at its current step, and whether the step needs the per-lane work: a target
+    step, a traced sequence, or the first step (update=delayed applies the last sum there)."""
     t = st.li[l, L_T]
     for m in range(st.xs.shape[2]):
         st.a[m, l] = st.xs[l, t, m]
-    st.li[l, L_NEED] = 1 if (st.ht[l, t] or st.li[l, L_REC] >= 0) else 0
+    st.li[l, L_NEED] = 1 if (st.ht[l, t] or st.li[l, L_REC] >= 0 or t == 0) else 0
 
 
 @njit(cache=True)

@@ -24,6 +24,7 @@ from .train_loop import (EVENT_DONE, STOP_NONE, STOP_NSEQ, STOP_ST3, Rules, new_
 UPDATE_MODES = {"sequence": UPDATE_SEQUENCE, "step": UPDATE_STEP, "delayed": UPDATE_DELAYED}
 STOP_KINDS = {"none": STOP_NONE, "test": STOP_NONE, "st3": STOP_ST3, "nseq": STOP_NSEQ}
 LOG_CAPACITY = 1 << 16  # most sequences one chunk may process
+COMPILE_NOTE_SECONDS = 0.8  # Training.compile says it is compiling when loading takes longer
 
 
 def topology_of(cfg) -> Topology:
@@ -105,8 +106,24 @@ class Training:
                                self.stop, self.log, self.recorder)
 
     def compile(self) -> None:
-        """Compile (or load from cache) the loop without processing anything."""
-        self.advance(0)
+        """Compile (or load from cache) the loop without processing anything. Loading takes well
+        under a second; when it takes longer (a first run: nothing cached yet), say so on stderr
+        while it compiles (unless progress=none)."""
+        import sys
+        import threading
+
+        done = threading.Event()
+
+        def note():
+            if not done.wait(COMPILE_NOTE_SECONDS) and self.cfg.get("progress", "auto") != "none":
+                print("lstmsim: compiling the kernels for this setting (first run; they are "
+                      "cached for the next runs) ...", file=sys.stderr, flush=True)
+        watcher = threading.Thread(target=note, daemon=True)
+        watcher.start()
+        try:
+            self.advance(0)
+        finally:
+            done.set()
 
     # ---- testing ----------------------------------------------------------------------------
     def evaluate(self, n: int, rng=None, data=None, item_base: int = -1, recorder=None) -> dict:

@@ -1,0 +1,225 @@
+"""Issue 7's figures: each beside its target and the baseline measured in the same run.
+
+  1. one trial, one core: the reference loop (train_loop.run_chunk + kernel.run_sequence, the
+     baseline), the fast loop (lstmsim/fast/single.py, what Training runs), and the CLI path
+     (runner.run_config, default traces on) on adding T=100; the fast loop on 6a and on the Reber
+     net (4 blocks of 2... the largest net of the paper's LSTM rows with targets at every step);
+  2. trials per core: `lanes` trials of adding T=100 in the lane kernel (lstmsim/fast/lanes.py),
+     aggregate steps/s, against the fast single-trial loop;
+  3. two cores: the same lane run in two processes at once, against one process alone;
+  4. start-up: wall time of `python -m lstmsim task=adding max_sequences=1 test_size=1` with a
+     warm cache (an upper bound on the time to the first training step), and that step alone.
+
+Rates are steps per CPU second of the process (time.process_time): on a shared machine they are
+far less disturbed by other jobs than wall time; wall-time rates are printed beside them. Each is
+the best of `repeats`. The C simulator's rate (target 1) is the issue's measurement on this machine
+class, not re-measured here.
+Usage: python benchmarks/speed.py [sequences=20000] [repeats=3] [lanes=8] [skip=startup,cores]
+                                  [baseline=DIR]  (DIR: an older checkout, e.g. made with
+                                  `git archive fa0359d | tar -x -C DIR`, timed the same way)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from common import cpu_name
+
+from lstmsim import config
+from lstmsim.kernel import make_scratch
+from lstmsim.train_loop import run_chunk
+from lstmsim.training import Training
+
+C_SIMULATOR = 7.5e6  # the authors' C simulator, adding T=100, this machine class (issue 7)
+TARGET_SINGLE = 1.3 * C_SIMULATOR
+TARGET_LANES = 2.5
+TARGET_CORES = 1.9
+TARGET_START = 1.0
+
+
+def _cfg(task, seed=0, **kw):
+    return config.load(task, dict(seed=seed, max_sequences=10**7, stop="none", progress="none",
+                                  **kw))
+
+
+def _best(repeats, make, run):
+    """Best of `repeats`: (steps per CPU second, steps per wall second) of run(make()); the set-up
+    (configs, networks) is not timed."""
+    best = (0.0, 0.0)
+    for _ in range(repeats):
+        obj = make()
+        c0, w0 = time.process_time(), time.perf_counter()
+        steps = run(obj)
+        c1, w1 = time.process_time(), time.perf_counter()
+        best = (max(best[0], steps / max(c1 - c0, 1e-9)), max(best[1], steps / max(w1 - w0, 1e-9)))
+    return best
+
+
+def single(task, n, repeats, reference=False, **kw):
+    """One trial of `task` through Training.advance (the fast loop) or the reference loop."""
+    def make():
+        tr = Training(_cfg(task, **kw))
+        if reference:
+            tr.chunk_loop, tr.scratch = run_chunk, make_scratch(tr.net)
+        tr.compile()
+        return tr
+
+    def run(tr):
+        tr.advance(n)
+        return int(tr.stop.ints[5])
+    run(make())  # compile / load outside the timing
+    return _best(repeats, make, run)
+
+
+def lanes_setup(task, n, n_lanes, **kw):
+    """n_lanes trials (seeds 0..n_lanes-1) ready to run n sequences each in the lane kernel."""
+    from lstmsim.fast.batch import _NO_DATA
+    from lstmsim.fast.lanes import L_ACTIVE, L_I, L_NMAX, new_lane_state
+
+    trs = [Training(_cfg(task, seed=i, **kw)) for i in range(n_lanes)]
+    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
+    st.li[:n_lanes, L_ACTIVE], st.li[:n_lanes, L_I], st.li[:n_lanes, L_NMAX] = 1, 0, n
+    T = lambda f: tuple(f(t) for t in trs)  # noqa: E731
+    args = (T(lambda t: t.net), T(lambda t: t.scratch), st, trs[0].rules, T(lambda t: t.tp),
+            T(lambda t: t.data.get("train", _NO_DATA)), T(lambda t: t.train_rng),
+            T(lambda t: t.bufs), T(lambda t: t.stop), T(lambda t: t.log), T(lambda t: t.recorder))
+    return trs, st, args
+
+
+def lanes_go(setup):
+    from lstmsim.fast.lanes import L_ACTIVE, run_lanes
+
+    trs, st, args = setup
+    n_lanes = len(trs)
+    while st.li[:n_lanes, L_ACTIVE].any():
+        run_lanes(*args)
+    return sum(int(t.stop.ints[5]) for t in trs)
+
+
+def lanes_run(task, n, n_lanes, **kw):
+    return lanes_go(lanes_setup(task, n, n_lanes, **kw))
+
+
+def cli_path(n):
+    import tempfile
+
+    from lstmsim.runner import run_config
+
+    with tempfile.TemporaryDirectory() as out:
+        cfg = config.load("adding", dict(T=100, seed=0, max_sequences=n, stop="none",
+                                         progress="none", test_size=1, out=out))
+        s = run_config(cfg)
+        return s["steps_trained"] / s["train_seconds"]
+
+
+def two_processes(n, n_lanes):
+    """Aggregate wall-time rate of the lane run in two processes at once, and in one."""
+    code = ("import sys, time, json; sys.path.insert(0, %r); import speed; "
+            "speed.lanes_run('adding', 5, %d, T=100); x = speed.lanes_setup('adding', %d, %d, T=100); "
+            "t0 = time.perf_counter(); s = speed.lanes_go(x); "
+            "print(json.dumps([s, time.perf_counter() - t0]))"
+            % (os.path.dirname(os.path.abspath(__file__)), n_lanes, n, n_lanes))
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+
+    def run(k):
+        t0 = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+                 for _ in range(k)]
+        outs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
+        return sum(o[0] for o in outs) / max(o[1] for o in outs), time.perf_counter() - t0
+    one = run(1)[0]
+    two = run(2)[0]
+    return one, two
+
+
+def startup():
+    """Wall seconds of a whole warm run of 1 sequence, and of the in-process first step."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "lstmsim", "task=adding", "max_sequences=1", "test_size=1",
+               "progress=none", f"out={out}"]
+        subprocess.run(cmd, capture_output=True, check=True)  # the cache is warm after this
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            times.append(time.perf_counter() - t0)
+        code = ("import time; t0 = time.perf_counter(); from lstmsim import config; "
+                "from lstmsim.training import Training; "
+                "tr = Training(config.load('adding', {'progress': 'none'})); tr.advance(1); "
+                "print(time.perf_counter() - t0)")
+        first = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                         check=True, text=True).stdout) for _ in range(3))
+    return min(times), first
+
+
+def main(argv):
+    opts = dict(a.split("=", 1) for a in argv)
+    n = int(opts.get("sequences", 20000))
+    repeats = int(opts.get("repeats", 3))
+    n_lanes = int(opts.get("lanes", 8))
+    skip = set(opts.get("skip", "").split(","))
+    load = os.getloadavg()[0]
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, load average {load:.1f} at start; "
+          "float64; M steps/s per CPU second (wall-time rate in brackets); best of "
+          f"{repeats}")
+    M = 1e6
+
+    print("\n1. one trial, one core")
+    if "baseline" in opts:  # the same loop of an older checkout (e.g. before issue 7), same run
+        code = ("import sys, json; sys.path.insert(0, %r); sys.path.insert(0, %r); import speed; "
+                "print(json.dumps(speed.single('adding', %d, %d, T=100)))"
+                % (opts["baseline"], os.path.dirname(os.path.abspath(__file__)), n, repeats))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=opts["baseline"]))
+        old = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+        print(f"   adding T=100, {opts['baseline']} (older checkout): "
+              + (f"{old[0] / 1e6:6.2f}  [{old[1] / 1e6:6.2f}]" if old else out.stderr[-300:]))
+    ref = single("adding", n, repeats, reference=True, T=100)
+    fast = single("adding", n, repeats, T=100)
+    cli = max(cli_path(n) for _ in range(repeats))
+    print(f"   adding T=100 reference loop (baseline): {ref[0] / M:6.2f}  [{ref[1] / M:6.2f}]")
+    print(f"   adding T=100 fast loop               : {fast[0] / M:6.2f}  [{fast[1] / M:6.2f}]"
+          f"  {fast[0] / ref[0]:.2f} x baseline")
+    print(f"   adding T=100 CLI path, traces on     :         [{cli / M:6.2f}]  "
+          f"target {TARGET_SINGLE / M:.1f} (1.3 x C simulator {C_SIMULATOR / M:.1f}) -> "
+          f"{'OK' if cli >= TARGET_SINGLE else 'BELOW'}")
+    for task, kw, label in (("order6a", {}, "6a (temporal order)"),
+                            ("reber", {}, "Reber net (targets every step)")):
+        m = max(n // 10, 500)
+        r = single(task, m, repeats, reference=True, **kw)
+        f = single(task, m, repeats, **kw)
+        print(f"   {label:30s}: reference {r[0] / M:6.2f}, fast {f[0] / M:6.2f}  "
+              f"({f[0] / r[0]:.2f} x)")
+
+    print(f"\n2. {n_lanes} trials in one lane kernel, one core (adding T=100)")
+    m = max(n // n_lanes, 200)
+    lanes_run("adding", 2, n_lanes, T=100)  # compile / load
+    agg = _best(repeats, lambda: lanes_setup("adding", m, n_lanes, T=100), lanes_go)
+    print(f"   aggregate {agg[0] / M:6.2f}  [{agg[1] / M:6.2f}]  = {agg[0] / fast[0]:.2f} x the fast "
+          f"single-trial loop, {agg[0] / ref[0]:.2f} x baseline; target {TARGET_LANES} x -> "
+          f"{'OK' if agg[0] >= TARGET_LANES * fast[0] else 'BELOW'}")
+
+    if "cores" not in skip:
+        print("\n3. two cores (two processes, each the lane run of 2.; wall time)")
+        one, two = two_processes(m, n_lanes)
+        print(f"   one process [{one / M:6.2f}], two at once [{two / M:6.2f}] = {two / one:.2f} x; "
+              f"target {TARGET_CORES} x -> {'OK' if two >= TARGET_CORES * one else 'BELOW'}")
+
+    if "startup" not in skip:
+        print("\n4. start-up with a warm cache (wall time)")
+        whole, first = startup()
+        print(f"   python -m lstmsim task=adding max_sequences=1 test_size=1: {whole:.2f} s "
+              f"(import, config, compile-cache load, 1 sequence, test, files)")
+        print(f"   import + Training + first step in a fresh process: {first:.2f} s; target "
+              f"< {TARGET_START:.0f} s -> {'OK' if first < TARGET_START else 'BELOW'}")
+    print(f"\nload average at end {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -2,7 +2,7 @@
 
   1. one trial, one core: the reference loop (train_loop.run_chunk + kernel.run_sequence, the
      baseline), the fast loop (lstmsim/fast/single.py, what Training runs), and the CLI path
-     (runner.run_config, default traces on) on adding T=100; the fast loop on 6a and on the Reber
+     (runner.train with the default trace.h5 writer, trace time included) on adding T=100; the fast loop on 6a and on the Reber
      net (4 blocks of 2... the largest net of the paper's LSTM rows with targets at every step);
   2. trials per core: `lanes` trials of adding T=100 in the lane kernel (lstmsim/fast/lanes.py),
      aggregate steps/s, against the fast single-trial loop;
@@ -105,15 +105,28 @@ def lanes_run(task, n, n_lanes, **kw):
 
 
 def cli_path(n):
+    """What `python -m lstmsim task=adding` runs between compiling and testing: runner.train with
+    the default trace.h5 writer (per-sequence results, per-step traces, weight snapshots), timed
+    over the whole loop, trace writing included."""
     import tempfile
+    from pathlib import Path
 
-    from lstmsim.runner import run_config
+    from lstmsim import runner
+    from lstmsim.progress import Display
+    from lstmsim.trace import FILE_NAME, TraceWriter
 
     with tempfile.TemporaryDirectory() as out:
         cfg = config.load("adding", dict(T=100, seed=0, max_sequences=n, stop="none",
-                                         progress="none", test_size=1, out=out))
-        s = run_config(cfg)
-        return s["steps_trained"] / s["train_seconds"]
+                                         progress="none", out=out))
+        training = Training(cfg)
+        tracer = TraceWriter(Path(out) / FILE_NAME, cfg, training, time.time())
+        training.compile()
+        w0 = time.perf_counter()
+        with Display("none", "") as display:
+            runner.train(training, display, tracer)
+        rate = int(training.stop.ints[5]) / (time.perf_counter() - w0)
+        tracer.close("benchmark")
+        return rate
 
 
 def two_processes(n, n_lanes):

@@ -152,7 +152,8 @@ def test_single_trial_divergence_is_reported_alike():
 # ------------------------------------------------------------------------------ 3. lanes
 def _run_lanes(cfgs, n, chunks):
     """The trials of cfgs advanced together by the lane engine, each in its own thread with its
-    own chunk sizes (as runner.train would ask), until n sequences or an event."""
+    own chunk sizes (as runner.train would ask), until n sequences (or n[i] for trial i) or an
+    event."""
     import threading
 
     from lstmsim.fast import batch
@@ -165,7 +166,8 @@ def _run_lanes(cfgs, n, chunks):
     def work(i):
         batch._local.engine, batch._local.lane = engine, i
         try:
-            events[i] = _advance_all(trs[i], n, chunks=chunks[i % len(chunks)])
+            events[i] = _advance_all(trs[i], n[i] if isinstance(n, list) else n,
+                                      chunks=chunks[i % len(chunks)])
         finally:
             engine.leave(i)
 
@@ -197,6 +199,21 @@ def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
         alone = Training(cfg)
         assert _advance_all(alone, n) == ev
         _same_state(alone, tr)  # the whole stop window (its per-sequence errors) included
+
+
+def test_a_trial_that_never_trains_leaves_the_others_alone():
+    """A trial that leaves before its first chunk (e.g. one that fails while starting) has no
+    objects of its own in the kernel; its idle lane must not write over another trial's."""
+    from lstmsim.training import Training
+
+    cfgs = [config.load("adding", dict(T=20, seed=s, progress="none")) for s in (1, 2, 3)]
+    trs, _ = _run_lanes(cfgs, [120, 120, 0], chunks=[(40,)])
+    for cfg, tr in zip(cfgs[:2], trs[:2]):
+        alone = Training(cfg)
+        _advance_all(alone, 120)
+        _same_state(alone, tr)
+    untouched = Training(cfgs[2])
+    assert np.array_equal(untouched.net.W_h, trs[2].net.W_h)
 
 
 def test_sweep_lanes_equal_single_trials(tmp_path):

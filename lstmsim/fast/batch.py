@@ -60,10 +60,11 @@ class LaneEngine:
             return 0, 0, -1
         with self.cond:
             if self.state is None:
-                self.state = new_lane_state(net, self.n, bufs[0].shape[0], pad=4 if self.n <= 4 else 8)
+                self.state = new_lane_state(net, self.n, bufs[0].shape[0],
+                                            pad=4 if self.n <= 4 else 8)
                 self.rules = rules
             if rules != self.rules or self.error is not None:
-                solo = True
+                solo = True  # (never within one setting; correct, only not in the lanes)
             else:
                 solo = False
                 self.args[lane] = (net, args[1], tp, data, rng, bufs, stop, log, recorder)
@@ -72,14 +73,14 @@ class LaneEngine:
                 li[lane, L_EVENT], li[lane, L_DIV] = 0, -1
                 self.waiting.add(lane)
                 while lane in self.waiting:
-                    if self.error is not None:
-                        self.waiting.discard(lane)
-                        raise RuntimeError("another trial of this batch failed") from self.error
                     if self.waiting >= self.live:
                         self._run()
                         self.cond.notify_all()
                     else:
                         self.cond.wait()
+                if lane not in self.results:  # the kernel failed while this trial waited
+                    raise RuntimeError("the lane kernel failed in another trial of this "
+                                       "batch") from self.error
                 return self.results.pop(lane)
         return run_chunk_fast(*args)  # outside the lock
 

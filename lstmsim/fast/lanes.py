@@ -47,7 +47,7 @@ PAD = 8
 
 # per-lane integer state (LaneState.li columns)
 L_T, L_LEN, L_I, L_NMAX, L_REC, L_LAST, L_NJ, L_NJS, L_OK, L_DIV, L_ACTIVE, L_EVENT, L_INSEQ, \
-    L_SEQ, L_NEED = range(15)
+    L_SEQ, L_NEED, L_LOADED = range(16)
 # per-lane float accumulators (LaneState.lf columns)
 F_ABS, F_SQ, F_MAX = range(3)
 
@@ -84,7 +84,7 @@ class LaneState(NamedTuple):
     ek: np.ndarray  # (K, NL)
     dc: np.ndarray  # (Nc, NL)
     es: np.ndarray  # (Nc, NL)
-    li: np.ndarray  # (NL, 15) int64, see L_*
+    li: np.ndarray  # (NL, 16) int64, see L_*
     lf: np.ndarray  # (NL, 3), see F_*
     xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, copied from its buffers at its
     ys: np.ndarray  # (NL, Lmax, K)    start, so that the per-tick loop touches plain arrays only
@@ -113,15 +113,20 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneSt
         view("gc", Nc), view("gp", Nc), view("hs", Nc), view("hp", Nc), view("yc", Nc),
         view("yh", H), view("fh", H), view("yk", K), view("bad", 1),
         z((R, D, NL)), z((K, Do, NL)), z((R, D, NL)), z((K, Do, NL)), z((K, NL)), z((Nc, NL)),
-        z((Nc, NL)), np.zeros((NL, 15), np.int64), z((NL, 3)), z((NL, max_length, net.n_in)),
+        z((Nc, NL)), np.zeros((NL, 16), np.int64), z((NL, 3)), z((NL, max_length, net.n_in)),
         z((NL, max_length, K)), z((NL, max_length, K)), np.zeros((NL, max_length), np.int8))
 
 
 @njit(cache=True)
 def _load(nets, scratches, st):
-    """Each trial's weights, masks and summed changes (which carry over between sequences in
-    update=delayed) into the lane arrays; the trial's own arrays stay the truth between calls."""
+    """Each active trial's weights, masks and summed changes (which carry over between sequences
+    in update=delayed) into the lane arrays; the trial's own arrays stay the truth between calls.
+    Only lanes active at entry are loaded and stored: an inactive lane's objects may be another
+    trial's (a trial that has not asked yet), which must not be written."""
     for l in range(len(nets)):
+        st.li[l, L_LOADED] = st.li[l, L_ACTIVE]
+        if st.li[l, L_LOADED] == 0:
+            continue
         net, fs = nets[l], scratches[l]
         R, D = net.W_h.shape
         for r in range(R):
@@ -140,6 +145,8 @@ def _load(nets, scratches, st):
 @njit(cache=True)
 def _store(nets, scratches, st):
     for l in range(len(nets)):
+        if st.li[l, L_LOADED] == 0:
+            continue
         net, fs = nets[l], scratches[l]
         R, D = net.W_h.shape
         for r in range(R):

@@ -3,36 +3,35 @@
 Same arguments, results and events as `train_loop.run_chunk`, bit for bit (tests/test_fast.py);
 `Training` uses it for the 1997 LSTM. Why it is shaped this way:
 
-* Transposed weights. The reference keeps W_h as (rows, sources) and sums each row over the
-  sources. Here the chunk works on W^T (sources, rows): the loop over rows is innermost, so the
-  8 rows of the adding net are one or two vector operations per source, and each row still sums
-  its terms in source order from 0.0, as the reference does (no reassociation: no fast-math).
+* The step's arithmetic (net inputs, gates, cells, outputs; the partials; the shift of this step's
+  activations into the next step's sources) is code generated for the topology (step_code.py):
+  the rows' net inputs and logistics are one vectorised loop with the sources written out, the
+  partials update one vectorised loop over [cells | input gates]. Each row still sums its terms
+  in source order from 0.0, as the reference does (no reassociation: no fast-math).
+* Transposed weights. The chunk works on W^T (sources, rows), so a source's weights to all rows
+  are adjacent. W^T and the step's other arrays are views of one flat buffer (FastScratch.Z);
   W^T, its mask and the summed changes are copied in at chunk entry and out at every exit (a
   few hundred numbers per chunk of thousands of sequences), so `net.W_h` is always the truth
   between chunks.
-* One logistic pass over all rows. Cell inputs, input gates, output gates and hidden units all
-  start with f(net); `expfn.logistic` is plain arithmetic, so this loop vectorises, and it gives
-  the same values the reference computes unit by unit.
-* Partials as one (sources, 2 * cells) array [ds_c/dw_c | ds_c/dw_in(c)]: the per-step update
-  P += u a^T is one vectorisable loop over 2 * cells per source.
-* Branches on the topology (output gates, g, h, hidden units) and on the rules are decided once
-  per sequence or hoisted by LLVM; the per-step tracing and judging code runs only when needed.
+* Partials as one (sources, 2 * cells) array [ds_c/dw_c | ds_c/dw_in(c)].
+* What runs rarely (errors and changes at target steps, updates, traces, judging) is plain loops
+  over runtime sizes on the same arrays.
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from ..expfn import logistic
 from ..generators import generate
 from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT_CORRECT,
                       STAT_DIVERGED_AT, STAT_MAXABS, STAT_SQ, UPDATE_DELAYED, UPDATE_SEQUENCE,
                       UPDATE_STEP, _legal_on_top, _record)
 from ..network import Net
+from .step_code import forward, layout, partials, shift
+from .unrolled import dims_from_spec, make_spec
 from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_LEVEL, EVENT_REC_FULL, EVENT_STOP,
                           I_BIG, I_FILLED, I_LEVEL, I_POS, I_SEQS, I_STEPS, I_WRONG, STOP_NONE,
                           STOP_NSEQ, STOP_ST3)
@@ -69,6 +68,8 @@ class FastScratch(NamedTuple):
     dc: np.ndarray
     es: np.ndarray
     stats: np.ndarray
+    Z: np.ndarray  # the flat buffer of which WT, PT, a, b, nt, f, s, ... are views (step_code.py)
+    spec: tuple  # unrolled.make_spec(net, 1): the topology as a type, for step_code's kernels
 
 
 def make_fast_scratch(net: Net) -> FastScratch:
@@ -76,9 +77,18 @@ def make_fast_scratch(net: Net) -> FastScratch:
     K, Do = net.W_o.shape
     Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
     z = np.zeros
-    return FastScratch(z((D, R)), z((D, R)), z((D, R)), z((K, Do)), z((D, 2 * Nc)), z(2 * Nc),
-                       z(D), z(Do), z(R), z(R), z(R), z(Nc), z(Nc), z(C), z(C), z(H), z(K), z(Nc),
-                       z(Nc), z(Nc), z(Nc), z(C), z(C), z(H), z(K), z(Nc), z(Nc), z(N_STATS))
+    spec = make_spec(net, 1)
+    ly = layout(dims_from_spec(spec))
+    Z = z(ly["_total"][0])
+
+    def v(name):  # a view of the step's flat buffer (step_code.py)
+        pos, shape = ly[name]
+        return Z[pos: pos + int(np.prod(shape))].reshape(shape)
+
+    return FastScratch(v("WT"), z((D, R)), z((D, R)), z((K, Do)), v("PT"), v("u"), v("a"),
+                       v("b"), v("nt"), v("f"), z(R), v("s"), v("yc"), v("yin"), v("yout"),
+                       v("yh"), v("yk"), v("gc"), v("gp"), v("hs"), v("hp"), v("fin"), v("fout"),
+                       v("fh"), z(K), z(Nc), z(Nc), z(N_STATS), Z, spec)
 
 
 @njit(cache=True)
@@ -172,17 +182,13 @@ def _backward(net, fs, Y, t):
 def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule, threshold,
                       judge_last, rec, rec_row):
     """kernel.run_sequence on the fast layout (weights in fs.WT); same results and stats."""
-    W_o, M_o, blk = net.W_o, net.M_o, net.blk
-    n_in, Nc, C, H, K = net.n_in, net.n_cells, net.n_blocks, net.n_hidden, net.n_out
-    out_gates, g1, h_id = net.out_gates == 1, net.g_kind == 1, net.h_kind == 1
-    WT = fs.WT
-    D, R = WT.shape
+    W_o, M_o = net.W_o, net.M_o
+    n_in, Nc, C, K = net.n_in, net.n_cells, net.n_blocks, net.n_out
+    out_gates = net.out_gates == 1
+    D = fs.WT.shape[0]
     Do = W_o.shape[1]
-    a, b, nt, f, u, PT = fs.a, fs.b, fs.nt, fs.f, fs.u, fs.PT
-    s, yc, yin, yout, yh, yk = fs.s, fs.yc, fs.yin, fs.yout, fs.yh, fs.yk
-    gc, gp, hs, hp, fin, fout, fh = fs.gc, fs.gp, fs.hs, fs.hp, fs.fin, fs.fout, fs.fh
-    a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
-    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+    a, b, PT = fs.a, fs.b, fs.PT
+    s, yc, yin, yout, yk, fout = fs.s, fs.yc, fs.yin, fs.yout, fs.yk, fs.fout
     N2 = 2 * Nc
 
     for c in range(Nc):
@@ -219,59 +225,9 @@ def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset,
         for m in range(n_in):
             a[m] = X[t, m]
             b[m] = X[t, m]
-        # net inputs of every row: sources outer, rows inner (each row sums in source order)
-        for r in range(R):
-            nt[r] = 0.0
-        for d in range(D):
-            ad = a[d]
-            for r in range(R):
-                nt[r] += WT[d, r] * ad
-        for r in range(R):
-            f[r] = logistic(nt[r])
-        for j in range(C):
-            yin[j] = f[r_in + j]
-            fin[j] = yin[j] * (1.0 - yin[j])
-        if out_gates:
-            for j in range(C):
-                yout[j] = f[r_out + j]
-                fout[j] = yout[j] * (1.0 - yout[j])
-        for c in range(Nc):
-            fc = f[c]
-            if g1:
-                gc[c] = fc
-                gp[c] = fc * (1.0 - fc)
-            else:
-                gc[c] = 4.0 * fc - 2.0
-                gp[c] = 4.0 * fc * (1.0 - fc)
-            s[c] += yin[blk[c]] * gc[c]  # the constant error carousel
-        if h_id:
-            for c in range(Nc):
-                hs[c] = s[c]
-                hp[c] = 1.0
-        else:
-            for c in range(Nc):
-                hs[c] = logistic(s[c])
-            for c in range(Nc):
-                fs_ = hs[c]
-                hs[c] = 2.0 * fs_ - 1.0
-                hp[c] = 2.0 * fs_ * (1.0 - fs_)
-        for c in range(Nc):
-            yc[c] = yout[blk[c]] * hs[c]
-            b[n_in + c] = yc[c]
-        for i in range(H):
-            yh[i] = f[r_h + i]
-            fh[i] = yh[i] * (1.0 - yh[i])
-            b[n_in + Nc + i] = yh[i]
-        for k in range(K):
-            acc = 0.0
-            for d in range(Do):
-                acc += W_o[k, d] * b[d]
-            yk[k] = logistic(acc)
-            if not math.isfinite(yk[k]):
-                diverged_at = t
-        for c in range(Nc):
-            if not math.isfinite(s[c]):
-                diverged_at = t
+        # net inputs, gates, cells and outputs: code generated for the topology (step_code.py)
+        if not forward(fs.spec, fs.Z, W_o) == 0.0:  # a non-finite output or cell state
+            diverged_at = t
         if rec_row >= 0:
             _record(rec, rec_row + t, X, Y, has_t, t, s, yc, yin, yout, yk)
         if diverged_at >= 0:
@@ -296,14 +252,7 @@ def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset,
                 correct = False
 
         if learn:
-            for c in range(Nc):  # (25), (27): u_c = g'(net_c) y_in, u_in = g(net_c) f'(net_in)
-                j = blk[c]
-                u[c] = gp[c] * yin[j]
-                u[Nc + c] = gc[c] * fin[j]
-            for d in range(D):
-                ad = a[d]
-                for c in range(N2):
-                    PT[d, c] += u[c] * ad
+            partials(fs.spec, fs.Z)  # (25), (27)
             if has_t[t]:
                 _backward(net, fs, Y, t)
                 if update_mode == UPDATE_STEP:
@@ -314,13 +263,7 @@ def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset,
                 if not _apply(fs, W_o, M_o, lr):
                     diverged_at = t
                     break
-        for c in range(Nc):
-            a[a_c + c] = yc[c]
-        for j in range(C):
-            a[a_in + j] = yin[j]
-            a[a_out + j] = yout[j] if out_gates else 0.0
-        for i in range(H):
-            a[a_h + i] = yh[i]
+        shift(fs.spec, fs.Z)  # this step's activations become the next step's sources
 
     if learn and update_mode == UPDATE_SEQUENCE and diverged_at < 0:
         if not _apply(fs, W_o, M_o, lr):

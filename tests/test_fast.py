@@ -154,37 +154,17 @@ def _run_lanes(cfgs, n, chunks):
     """The trials of cfgs advanced together by the lane engine, each in its own thread with its
     own chunk sizes (as runner.train would ask), until n sequences (or n[i] for trial i) or an
     event."""
-    import threading
-
     from lstmsim.fast import batch
     from lstmsim.training import Training
 
     trs = [Training(c) for c in cfgs]
     engine = batch.LaneEngine(len(trs))
-    events = [None] * len(trs)
-
-    def work(i):
-        batch._local.engine, batch._local.lane = engine, i
-        try:
-            events[i] = _advance_all(trs[i], n[i] if isinstance(n, list) else n,
-                                      chunks=chunks[i % len(chunks)])
-        finally:
-            engine.leave(i)
-
-    saved = Training.__dict__["chunk_loop"]
-    Training.chunk_loop = staticmethod(batch._dispatch_chunk_loop)
-    try:
-        for i in range(len(trs)):
-            engine.join(i)
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(trs))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        Training.chunk_loop = saved
+    fns = [lambda i=i: _advance_all(trs[i], n[i] if isinstance(n, list) else n,
+                                    chunks=chunks[i % len(chunks)]) for i in range(len(trs))]
+    out = batch.run_together(fns, engine)
+    assert all(exc is None for _, exc in out), out
     assert engine.calls > 0 and engine.error is None
-    return trs, events
+    return trs, [events for events, _ in out]
 
 
 @pytest.mark.parametrize("task,over,n", [CASES[i] for i in (0, 1, 3, 4, 7)],

@@ -1,11 +1,13 @@
 """Issue 9 measurements: run N trials of one adding setting; report stall length and ST3.
 
-  python docs/fidelity/trials.py NAME trials=6 workers=1 lanes=1 T=500 max_sequences=1500000 [key=value ...]
+  python docs/fidelity/trials.py NAME trials=6 workers=1 lanes=1 T=500 max_sequences=1500000 \
+      [key=value ...]
 Trial k uses seed=first_seed+k. With lanes=N, each worker process runs N trials together in the
-lane kernel (lstmsim/fast/batch.py; each trial's numbers are exactly those it gets alone). For each trial: `onset`, the first multiple of 1000 sequences at
-which the running mean |error| of the last 2000 sequences is below 0.08 (half of the 1/6 that
-predicting the mean gives: the end of the stall), and `solved_at`, when ST3 fired. Results are
-appended to docs/fidelity/results.jsonl, one line per trial.
+lane kernel (lstmsim/fast/batch.py; each trial's numbers are exactly those it gets alone). For each
+trial: `onset`, the first multiple of 1000 sequences at which the running mean |error| of the last
+2000 sequences is below 0.08 (half of the 1/6 that predicting the mean gives: the end of the
+stall), and `solved_at`, when ST3 fired. Results are appended to docs/fidelity/results.jsonl, one
+line per trial.
 """
 
 from __future__ import annotations
@@ -54,38 +56,15 @@ def one(args):
 
 def group(args_list):
     """one() for several trials of the same setting at once, their training in one lane kernel."""
-    import threading
-
-    from lstmsim.fast import batch
-    from lstmsim.training import Training
+    from lstmsim.fast.batch import run_together
 
     if len(args_list) == 1:
         return [one(args_list[0])]
-    engine = batch.LaneEngine(len(args_list))
-    results = [None] * len(args_list)
-
-    def work(i):
-        batch._local.engine, batch._local.lane = engine, i
-        try:
-            results[i] = one(args_list[i])
-        finally:
-            engine.leave(i)
-
-    saved = Training.__dict__["chunk_loop"]
-    Training.chunk_loop = staticmethod(batch._dispatch_chunk_loop)
-    try:
-        for i in range(len(args_list)):
-            engine.join(i)
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(args_list))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        Training.chunk_loop = saved
-    if any(r is None for r in results):
-        raise RuntimeError("a trial of the group failed (see the thread's traceback above)")
-    return results
+    out = run_together([lambda a=a: one(a) for a in args_list])
+    for _, exc in out:
+        if exc is not None:
+            raise exc
+    return [value for value, _ in out]
 
 
 def _commit():

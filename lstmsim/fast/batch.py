@@ -1,12 +1,13 @@
 """Run several trials of one setting in one process, their training sharing one lane kernel.
 
-`run_trials(specs)` is `trial.run_trial` for a list of trials: each trial runs the unchanged
-`runner.run_config` (its folder, config, trace, test, summary) in its own Python thread, and every
-`Training.advance` of the threads goes to a `LaneEngine`, which advances all of them together in
-`lanes.run_lanes` (one trial per SIMD lane). Only one thread runs Python or the kernel at a time
-(the GIL; the kernel holds it), so this is not multithreading of the arithmetic: the threads are
-just the simplest way to keep each trial's own control flow (chunks, stop events, periodic
-checks, trace snapshots) exactly as it is when the trial runs alone.
+`run_together(fns)` calls each function in its own thread with its training in the shared lane
+kernel; `run_trials(specs)`, built on it, is `trial.run_trial` for a list of trials: each trial
+runs the unchanged `runner.run_config` (its folder, config, trace, test, summary) in its own Python
+thread, and every `Training.advance` of the threads goes to a `LaneEngine`, which advances all of
+them together in `lanes.run_lanes` (one trial per SIMD lane). Only one thread runs Python or the
+kernel at a time (the GIL; the kernel holds it), so this is not multithreading of the arithmetic:
+the threads are just the simplest way to keep each trial's own control flow (chunks, stop events,
+periodic checks, trace snapshots) exactly as it is when the trial runs alone.
 
 The engine is a barrier: the kernel runs when every live trial is waiting for its chunk; it
 returns when at least one trial's chunk is done, that trial's thread handles it (trace, progress,
@@ -124,42 +125,58 @@ class _ThreadDisplay:
         return _local.display(*args, **kwargs)
 
 
-def run_trials(specs: list[dict]) -> list[dict]:
-    """trial.run_trial for several trials of one setting at once. Returns their results in order;
-    a trial that raised has {"error": exception} instead."""
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-    from .. import runner
+def run_together(fns: list, engine: LaneEngine | None = None) -> list[tuple]:
+    """Call every fn() in its own thread, all their Training.advance calls going to one LaneEngine
+    (one lane each, in list order). Returns (value, None) or (None, exception) per fn."""
     from ..training import Training
-    from ..trial import PROGRESS_FILE, _progress_file_display, run_trial_here
 
-    engine = LaneEngine(len(specs))
-    results: list[dict | None] = [None] * len(specs)
+    engine = engine or LaneEngine(len(fns))
+    results: list[tuple] = [(None, None)] * len(fns)
 
-    def work(lane: int, spec: dict) -> None:
+    def work(lane: int) -> None:
         _local.engine, _local.lane = engine, lane
-        _local.display = _progress_file_display(Path(spec["run_dir"]) / PROGRESS_FILE)
         try:
-            results[lane] = run_trial_here(spec)
-        except BaseException as exc:  # noqa: BLE001 - reported per trial
-            results[lane] = {"error": exc}
+            results[lane] = (fns[lane](), None)
+        except BaseException as exc:  # noqa: BLE001 - reported per fn
+            results[lane] = (None, exc)
         finally:
             engine.leave(lane)
 
-    saved = (runner.Display, Training.__dict__["chunk_loop"])
-    runner.Display = _ThreadDisplay
+    saved = Training.__dict__["chunk_loop"]
     Training.chunk_loop = staticmethod(_dispatch_chunk_loop)
     try:
-        threads = [threading.Thread(target=work, args=(i, s), daemon=True)
-                   for i, s in enumerate(specs)]
-        for i in range(len(specs)):
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(len(fns))]
+        for i in range(len(fns)):
             engine.join(i)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
     finally:
-        runner.Display, Training.chunk_loop = saved
+        Training.chunk_loop = saved
     return results
+
+
+def run_trials(specs: list[dict]) -> list[dict]:
+    """trial.run_trial for several trials of one setting at once. Returns their results in order;
+    a trial that raised has {"error": exception} instead."""
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    from .. import runner
+    from ..trial import PROGRESS_FILE, _progress_file_display, run_trial_here
+
+    def trial(spec: dict):
+        def run():
+            _local.display = _progress_file_display(Path(spec["run_dir"]) / PROGRESS_FILE)
+            return run_trial_here(spec)
+        return run
+
+    saved = runner.Display
+    runner.Display = _ThreadDisplay
+    try:
+        out = run_together([trial(s) for s in specs])
+    finally:
+        runner.Display = saved
+    return [value if exc is None else {"error": exc} for value, exc in out]
 
 
 def warm(cfg, n_lanes: int) -> None:

@@ -91,6 +91,51 @@ def new_recorder(width: int, capacity: int = 0, max_seqs: int = 0) -> Recorder:
 
 
 @njit(cache=True)
+def window_update(rules, stop, err, bad, big):
+    """Add one finished sequence to the sliding window of the last `window` sequences and apply
+    the stop rule. err: its average-error contribution, bad: 1 if not correct, big: 1 if
+    max|t - y| > big_threshold. Returns EVENT_STOP, EVENT_LEVEL, or -1 (no event). The one copy
+    of the rule, used by every training loop (reference, fast, lanes, other models)."""
+    ints = stop.ints
+    window = stop.ring_err.shape[0]
+    pos = ints[I_POS]
+    if ints[I_FILLED] == window:
+        stop.err_sum[0] -= stop.ring_err[pos]
+        ints[I_WRONG] -= stop.ring_bad[pos]
+        ints[I_BIG] -= stop.ring_big[pos]
+    else:
+        ints[I_FILLED] += 1
+    stop.ring_err[pos] = err
+    stop.ring_bad[pos] = bad
+    stop.ring_big[pos] = big
+    stop.err_sum[0] += err
+    ints[I_WRONG] += bad
+    ints[I_BIG] += big
+    pos += 1
+    if pos == window:
+        pos = 0
+        # re-add the window from scratch once per lap so rounding cannot drift
+        total = 0.0
+        for w in range(window):
+            total += stop.ring_err[w]
+        stop.err_sum[0] = total
+    ints[I_POS] = pos
+    if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
+        return -1
+    if rules.stop_kind == STOP_ST3:
+        if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
+            return EVENT_STOP
+    elif rules.stop_kind == STOP_NSEQ:
+        lvl = ints[I_LEVEL]
+        if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
+            ints[I_LEVEL] += 1
+            if ints[I_LEVEL] == stop.levels.shape[0]:
+                return EVENT_STOP
+            return EVENT_LEVEL
+    return -1
+
+
+@njit(cache=True)
 def run_chunk(net, sc, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
     """Process up to n_max sequences. Returns (n_done, event, diverged_step).
 
@@ -99,7 +144,6 @@ def run_chunk(net, sc, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
     X, Y, J, has_t = bufs
     Lmax = X.shape[0]
     ints = stop.ints
-    window = stop.ring_err.shape[0]
     for i in range(n_max):
         seq_index = ints[I_SEQS]
         rec_row = -1
@@ -129,42 +173,9 @@ def run_chunk(net, sc, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
             cnt[1] += L
         if st[STAT_DIVERGED_AT] >= 0:
             return i + 1, EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
-        # ---- sliding window of the last `window` sequences -----------------------------------
-        pos = ints[I_POS]
         err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
-        bad = 1 - log.correct[i]
         big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
-        if ints[I_FILLED] == window:
-            stop.err_sum[0] -= stop.ring_err[pos]
-            ints[I_WRONG] -= stop.ring_bad[pos]
-            ints[I_BIG] -= stop.ring_big[pos]
-        else:
-            ints[I_FILLED] += 1
-        stop.ring_err[pos] = err
-        stop.ring_bad[pos] = bad
-        stop.ring_big[pos] = big
-        stop.err_sum[0] += err
-        ints[I_WRONG] += bad
-        ints[I_BIG] += big
-        pos += 1
-        if pos == window:
-            pos = 0
-            # re-add the window from scratch once per lap so rounding cannot drift
-            total = 0.0
-            for w in range(window):
-                total += stop.ring_err[w]
-            stop.err_sum[0] = total
-        ints[I_POS] = pos
-        if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
-            continue
-        if rules.stop_kind == STOP_ST3:
-            if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
-                return i + 1, EVENT_STOP, -1
-        elif rules.stop_kind == STOP_NSEQ:
-            lvl = ints[I_LEVEL]
-            if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
-                ints[I_LEVEL] += 1
-                if ints[I_LEVEL] == stop.levels.shape[0]:
-                    return i + 1, EVENT_STOP, -1
-                return i + 1, EVENT_LEVEL, -1
+        ev = window_update(rules, stop, err, 1 - log.correct[i], big)
+        if ev >= 0:
+            return i + 1, ev, -1
     return n_max, EVENT_DONE, -1

@@ -64,10 +64,8 @@ class LaneEngine:
                 self.state = new_lane_state(net, self.n, bufs[0].shape[0],
                                             pad=4 if self.n <= 4 else 8)
                 self.rules = rules
-            if rules != self.rules or self.error is not None:
-                solo = True  # (never within one setting; correct, only not in the lanes)
-            else:
-                solo = False
+            # a trial whose rules differ (never within one setting) or a failed kernel: alone
+            if rules == self.rules and self.error is None:
                 self.args[lane] = (net, args[1], tp, data, rng, bufs, stop, log, recorder)
                 li = self.state.li
                 li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)

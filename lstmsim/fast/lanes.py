@@ -29,18 +29,15 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from ..expfn import logistic
 from ..generators import generate
 from ..kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_SEQUENCE,
                       UPDATE_STEP, _legal_on_top)
-from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS
-from .single import window_update
+from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS, window_update
 from .unrolled import dims_from_spec, layout, make_spec, partials, shift, tick
 
 PAD = 8
@@ -382,8 +379,8 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, bufs, stops, logs, r
 @njit(cache=True, error_model="numpy")
 def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
     n_lanes = len(rngs)
-    n_in, Nc, K = net.n_in, net.n_cells, net.n_out
-    Z, spec, a, s, yk = st.Z, st.spec, st.a, st.s, st.yk
+    n_in, K = net.n_in, net.n_out
+    Z, spec, yk = st.Z, st.spec, st.yk
     li, lf = st.li, st.lf
     learn = rules.learn
     rule, threshold, judge_last = rules.rule, rules.threshold, rules.judge_last

@@ -32,9 +32,8 @@ from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT
 from ..network import Net
 from .step_code import forward, layout, partials, shift
 from .unrolled import dims_from_spec, make_spec
-from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_LEVEL, EVENT_REC_FULL, EVENT_STOP,
-                          I_BIG, I_FILLED, I_LEVEL, I_POS, I_SEQS, I_STEPS, I_WRONG, STOP_NONE,
-                          STOP_NSEQ, STOP_ST3)
+from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS,
+                          window_update)
 
 
 class FastScratch(NamedTuple):
@@ -75,7 +74,7 @@ class FastScratch(NamedTuple):
 def make_fast_scratch(net: Net) -> FastScratch:
     R, D = net.W_h.shape
     K, Do = net.W_o.shape
-    Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
+    Nc = net.n_cells
     z = np.zeros
     spec = make_spec(net, 1)
     ly = layout(dims_from_spec(spec))
@@ -275,47 +274,6 @@ def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset,
     st[STAT_MAXABS] = max_abs
     st[STAT_CORRECT] = 1.0 if (correct and diverged_at < 0) else 0.0
     st[STAT_DIVERGED_AT] = diverged_at
-
-
-@njit(cache=True)
-def window_update(rules, stop, err, bad, big):
-    """train_loop.run_chunk's sliding window after one sequence; returns an EVENT_* or -1."""
-    ints = stop.ints
-    window = stop.ring_err.shape[0]
-    pos = ints[I_POS]
-    if ints[I_FILLED] == window:
-        stop.err_sum[0] -= stop.ring_err[pos]
-        ints[I_WRONG] -= stop.ring_bad[pos]
-        ints[I_BIG] -= stop.ring_big[pos]
-    else:
-        ints[I_FILLED] += 1
-    stop.ring_err[pos] = err
-    stop.ring_bad[pos] = bad
-    stop.ring_big[pos] = big
-    stop.err_sum[0] += err
-    ints[I_WRONG] += bad
-    ints[I_BIG] += big
-    pos += 1
-    if pos == window:
-        pos = 0
-        total = 0.0
-        for w in range(window):
-            total += stop.ring_err[w]
-        stop.err_sum[0] = total
-    ints[I_POS] = pos
-    if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
-        return -1
-    if rules.stop_kind == STOP_ST3:
-        if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
-            return EVENT_STOP
-    elif rules.stop_kind == STOP_NSEQ:
-        lvl = ints[I_LEVEL]
-        if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
-            ints[I_LEVEL] += 1
-            if ints[I_LEVEL] == stop.levels.shape[0]:
-                return EVENT_STOP
-            return EVENT_LEVEL
-    return -1
 
 
 @njit(cache=True)

@@ -18,8 +18,7 @@ from numba import njit
 
 from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT_CORRECT,
                       STAT_DIVERGED_AT, STAT_MAXABS, STAT_SQ, _legal_on_top)
-from ..train_loop import (EVENT_DIVERGED, EVENT_STOP, EVENT_LEVEL, STOP_NONE, STOP_NSEQ, STOP_ST3,
-                          I_BIG, I_FILLED, I_LEVEL, I_POS, I_SEQS, I_STEPS, I_WRONG)
+from ..train_loop import EVENT_DIVERGED, I_SEQS, I_STEPS, window_update
 
 NO_EVENT = -1
 REC_FULL = -2
@@ -45,7 +44,6 @@ def record_row(rules, stop, recorder, Lmax):
 def end_sequence(i, L, st, rules, stop, log, recorder, rec_row):
     """Log sequence i, update the counters and the window; returns (event or NO_EVENT, step)."""
     ints = stop.ints
-    window = stop.ring_err.shape[0]
     seq_index = ints[I_SEQS]
     log.length[i] = L
     log.abs_err[i] = st[STAT_ABS]
@@ -62,44 +60,9 @@ def end_sequence(i, L, st, rules, stop, log, recorder, rec_row):
         cnt[1] += L
     if st[STAT_DIVERGED_AT] >= 0:
         return EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
-    # ---- sliding window of the last `window` sequences (as train_loop.run_chunk) ----------
-    pos = ints[I_POS]
     err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
-    bad = 1 - log.correct[i]
     big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
-    if ints[I_FILLED] == window:
-        stop.err_sum[0] -= stop.ring_err[pos]
-        ints[I_WRONG] -= stop.ring_bad[pos]
-        ints[I_BIG] -= stop.ring_big[pos]
-    else:
-        ints[I_FILLED] += 1
-    stop.ring_err[pos] = err
-    stop.ring_bad[pos] = bad
-    stop.ring_big[pos] = big
-    stop.err_sum[0] += err
-    ints[I_WRONG] += bad
-    ints[I_BIG] += big
-    pos += 1
-    if pos == window:
-        pos = 0
-        total = 0.0
-        for w in range(window):
-            total += stop.ring_err[w]
-        stop.err_sum[0] = total
-    ints[I_POS] = pos
-    if ints[I_FILLED] < window or rules.stop_kind == STOP_NONE:
-        return NO_EVENT, -1
-    if rules.stop_kind == STOP_ST3:
-        if ints[I_WRONG] == 0 and stop.err_sum[0] / window < rules.beta:
-            return EVENT_STOP, -1
-    elif rules.stop_kind == STOP_NSEQ:
-        lvl = ints[I_LEVEL]
-        if lvl < stop.levels.shape[0] and ints[I_BIG] < stop.levels[lvl]:
-            ints[I_LEVEL] += 1
-            if ints[I_LEVEL] == stop.levels.shape[0]:
-                return EVENT_STOP, -1
-            return EVENT_LEVEL, -1
-    return NO_EVENT, -1
+    return window_update(rules, stop, err, 1 - log.correct[i], big), -1  # -1 is NO_EVENT
 
 
 @njit(cache=True)

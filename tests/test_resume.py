@@ -91,8 +91,8 @@ def assert_same_run(a: Path, b: Path, trace: bool = True) -> None:
 
 
 # ---- SIGKILL at random moments ------------------------------------------------------------------
-KILL_RUN = ["task=adding", "T=20", "seed=3", "max_sequences=300000", "stop=none", "update=delayed",
-            "checkpoint_every=30000", "checkpoint_seconds=0.7", "test_size=200", "progress=none"]
+KILL_RUN = ["task=adding", "T=20", "seed=3", "max_sequences=900000", "stop=none", "update=delayed",
+            "checkpoint_every=90000", "checkpoint_seconds=0.7", "test_size=200", "progress=none"]
 
 
 def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path):
@@ -141,7 +141,7 @@ def test_sigkill_at_random_points_then_resume_is_bit_identical(tmp_path):
     print(f"kill seed {seed}: (checkpoint sequences, trace rows) at each kill: {kills}")
     assert len(kills) >= 2, f"kill seed {seed}: the run ended before two kills ({kills})"
     assert_same_run(Path(ref["run_dir"]), run)
-    assert json.loads((run / "summary.json").read_text())["sequences_trained"] == 300000
+    assert json.loads((run / "summary.json").read_text())["sequences_trained"] == 900000
     # resuming the finished run is refused
     assert cli.main(["resume", str(run)]) == 2
 

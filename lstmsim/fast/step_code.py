@@ -32,8 +32,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from ..expfn import logistic
-from .unrolled import _blocks, _dims_from_type
+from .unrolled import _blocks, _dims_from_type, build
 
 
 # Nets with more sources than this (Exps. 2a/2b: 100 input lines) get loops over the sources
@@ -197,24 +196,19 @@ def _source_partials(dims) -> str:
     return "\n".join(out) + "\n"
 
 
-_SOURCES = {}
+_SOURCES = {"forward": _source_forward, "partials": _source_partials, "shift": _source_shift}
+_CALLING = {}
 
 
 def _compile(kind: str, spec_type):
-    dims = _dims_from_type(spec_type)
-    key = (kind, repr(dims))
-    if key not in _SOURCES:
-        src = {"forward": _source_forward, "partials": _source_partials,
-               "shift": _source_shift}[kind](dims)
-        scope = {"logistic": logistic}
-        exec(compile(src, f"<lstmsim.fast.step_code {kind} {dims}>", "exec"), scope)
-        f = scope["f"]
-        if _sizes(dims)[5] > UNROLL_MAX_SOURCES:
-            # big nets: the overloads inline only a call (inlining the whole step's IR took
-            # Numba over 5 minutes on Exp. 2a), the step itself is compiled on its own
-            f = _calling(njit(error_model="numpy")(f), kind)
-        _SOURCES[key] = f
-    return _SOURCES[key]
+    f = build("step_code", _SOURCES, kind, spec_type)
+    if _sizes(_dims_from_type(spec_type))[5] <= UNROLL_MAX_SOURCES:
+        return f
+    # big nets: the overloads inline only a call (inlining the whole step's IR took Numba over
+    # 5 minutes on Exp. 2a), the step itself is compiled on its own
+    if f not in _CALLING:
+        _CALLING[f] = _calling(njit(error_model="numpy")(f), kind)
+    return _CALLING[f]
 
 
 def _calling(kernel, kind):

@@ -81,7 +81,7 @@ def single(task, n, repeats, reference=False, **kw):
 def lanes_setup(task, n, n_lanes, **kw):
     """n_lanes trials (seeds 0..n_lanes-1) ready to run n sequences each in the lane kernel."""
     from lstmsim.fast.batch import _NO_DATA
-    from lstmsim.fast.lanes import L_ACTIVE, L_I, L_NMAX, new_lane_state
+    from lstmsim.fast.lane_state import L_ACTIVE, L_I, L_NMAX, new_lane_state
 
     trs = [Training(_cfg(task, seed=i, **kw)) for i in range(n_lanes)]
     st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
@@ -94,7 +94,8 @@ def lanes_setup(task, n, n_lanes, **kw):
 
 
 def lanes_go(setup):
-    from lstmsim.fast.lanes import L_ACTIVE, run_lanes
+    from lstmsim.fast.lane_state import L_ACTIVE
+    from lstmsim.fast.lanes import run_lanes
 
     trs, st, args = setup
     n_lanes = len(trs)
@@ -105,6 +106,28 @@ def lanes_go(setup):
 
 def lanes_run(task, n, n_lanes, **kw):
     return lanes_go(lanes_setup(task, n, n_lanes, **kw))
+
+
+def lane_step_alone(n_lanes, ticks, repeats):
+    """Lane-steps per CPU second of the lane kernel's generated step (tick, partials, shift) run
+    back to back on one lane state: what the lanes would give with no per-lane work at all."""
+    import numpy as np
+    from numba import njit
+
+    from lstmsim.fast.unrolled import partials, shift, tick
+
+    @njit(error_model="numpy")
+    def steps(spec, Z, n):
+        for _ in range(n):
+            tick(spec, Z)
+            partials(spec, Z)
+            shift(spec, Z)
+        return n
+
+    st = lanes_setup("adding", 1, n_lanes, T=100)[1]
+    st.W[...] = np.random.default_rng(0).normal(0.0, 0.1, st.W.shape)  # finite, non-trivial
+    steps(st.spec, st.Z, 10)
+    return _best(repeats, lambda: st, lambda s: n_lanes * steps(s.spec, s.Z, ticks))[0]
 
 
 def cli_path(n):
@@ -226,6 +249,9 @@ def main(argv):
     print(f"   aggregate {agg[0] / M:6.2f}  [{agg[1] / M:6.2f}]  = {agg[0] / fast[0]:.2f} x the fast "
           f"single-trial loop, {agg[0] / ref[0]:.2f} x baseline; target {TARGET_LANES} x -> "
           f"{'OK' if agg[0] >= TARGET_LANES * fast[0] else 'BELOW'}")
+    alone = lane_step_alone(n_lanes, 20 * m, repeats)
+    print(f"   the generated lane step alone (no per-lane or per-sequence work): {alone / M:6.2f} "
+          f"= {alone / fast[0]:.2f} x the fast loop: the ceiling of the lane design on this machine")
 
     if "cores" not in skip:
         print("\n3. two cores (two processes, each the lane run of 2.; wall time)")

@@ -181,6 +181,32 @@ def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
         _same_state(alone, tr)  # the whole stop window (its per-sequence errors) included
 
 
+def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone():
+    """A lane whose cell state becomes nan at a step with no target (a `quiet` tick of the lane
+    kernel, where no per-lane code runs) reports the same step and event as the trial alone."""
+    from lstmsim.fast import batch
+    from lstmsim.training import Training
+
+    cfgs = [config.load("adding", dict(T=20, seed=s, progress="none")) for s in (1, 2, 3)]
+
+    def train(tr, poison):
+        first = tr.advance(7)
+        if poison:
+            tr.net.W_h[0, -1] = np.nan  # cell 0's bias weight: s is nan from the next step on
+        return first, tr.advance(50)
+
+    trs = [Training(c) for c in cfgs]
+    out = batch.run_together([lambda i=i: train(trs[i], i == 1) for i in range(3)],
+                             batch.LaneEngine(3))
+    assert all(exc is None for _, exc in out), out
+    for i, (cfg, tr) in enumerate(zip(cfgs, trs)):
+        alone = Training(cfg)
+        assert train(alone, i == 1) == out[i][0]
+        assert np.array_equal(alone.net.W_h, tr.net.W_h, equal_nan=True)
+        assert np.array_equal(alone.stop.ints, tr.stop.ints)
+    assert out[1][0][1] == (1, 3, 0)  # diverged at step 0 of its next sequence
+
+
 def test_a_trial_that_never_trains_leaves_the_others_alone():
     """A trial that leaves before its first chunk (e.g. one that fails while starting) has no
     objects of its own in the kernel; its idle lane must not write over another trial's."""

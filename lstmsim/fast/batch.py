@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .lanes import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, new_lane_state, run_lanes
+from .lane_state import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, new_lane_state
+from .lanes import run_lanes
 from .single import run_chunk_fast
 
 _local = threading.local()

@@ -1,0 +1,137 @@
+"""The state of the lane kernel (lanes.py): every trial's arrays, lane-minor, and its per-lane
+counters, and the copies of the trials' weights into and out of it.
+
+All lane state lives in `LaneState` arrays, so that a call of the kernel can return in the middle
+of other lanes' sequences (when one lane's request is done) and the next call resumes them
+exactly. The arithmetic arrays are views of one flat buffer Z (unrolled.layout), which the
+generated per-tick code indexes with literal offsets.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .unrolled import dims_from_spec, layout, make_spec
+
+PAD = 8
+
+# per-lane integer state (LaneState.li columns)
+L_T, L_LEN, L_I, L_NMAX, L_REC, L_LAST, L_NJ, L_NJS, L_OK, L_DIV, L_ACTIVE, L_EVENT, L_INSEQ, \
+    L_SEQ, L_STOP, L_LOADED = range(16)
+# per-lane float accumulators (LaneState.lf columns)
+F_ABS, F_SQ, F_MAX = range(3)
+
+
+class LaneState(NamedTuple):
+    """All lane state. The arrays up to `yk` are views into Z (fast/unrolled.py: the generated
+    per-tick code works on Z with literal offsets); the others are plain arrays."""
+
+    Z: np.ndarray  # flat: row k of unrolled.layout at Z[k * NL : (k + 1) * NL]
+    spec: tuple  # unrolled.make_spec: the topology and NL as tuple lengths (a Numba type)
+    W: np.ndarray  # (R, D, NL) weights into the hidden layer
+    Wo: np.ndarray  # (K, Do, NL)
+    a: np.ndarray  # (D, NL) sources a(t)
+    b: np.ndarray  # (Do, NL) output-layer sources b(t)
+    s: np.ndarray  # (Nc, NL)
+    P: np.ndarray  # (2 Nc, D, NL): ds_c/dW[c, d] (rows < Nc), ds_c/dW[in_gate(c), d] (rows >= Nc)
+    yin: np.ndarray  # (C, NL)
+    fin: np.ndarray
+    yout: np.ndarray
+    fout: np.ndarray
+    gc: np.ndarray  # (Nc, NL)
+    gp: np.ndarray
+    hs: np.ndarray
+    hp: np.ndarray
+    yc: np.ndarray
+    yh: np.ndarray  # (H, NL)
+    fh: np.ndarray
+    yk: np.ndarray  # (K, NL)
+    bad: np.ndarray  # (1, NL): 0.0 when the step's outputs and cell states are finite, else nan
+    M: np.ndarray  # (R, D, NL) masks
+    Mo: np.ndarray
+    dW: np.ndarray  # (R, D, NL) summed changes
+    dWo: np.ndarray
+    ek: np.ndarray  # (K, NL)
+    dc: np.ndarray  # (Nc, NL)
+    es: np.ndarray  # (Nc, NL)
+    li: np.ndarray  # (NL, 16) int64, see L_*
+    lf: np.ndarray  # (NL, 3), see F_*
+    xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, copied from its buffers at its
+    ys: np.ndarray  # (NL, Lmax, K)    start, so that the per-tick loop touches plain arrays only
+    js: np.ndarray  # (NL, Lmax, K)    (indexing a tuple of per-trial objects by a variable lane
+    ht: np.ndarray  # (NL, Lmax) int8  costs a branch per element and reference counting); ys, js
+    #                                  at target steps only, except in traced sequences
+    tl: np.ndarray  # (NL,) int64: each lane's current step, for the inputs' gather (0 if idle)
+    live: np.ndarray  # (NL,) int64: -1 for the lanes active in this call, else 0 (a bit mask)
+
+
+def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneState:
+    R, D = net.W_h.shape
+    K, Do = net.W_o.shape
+    Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
+    NL = -(-n_lanes // pad) * pad
+    spec = make_spec(net, NL)
+    ly = layout(dims_from_spec(spec))
+    Z = np.zeros(ly["_total"] * NL)
+    rows = Z.reshape(ly["_total"], NL)
+
+    def view(name, *shape):
+        n = int(np.prod(shape))
+        return rows[ly[name]: ly[name] + n].reshape(*shape, NL)
+
+    z = np.zeros
+    return LaneState(
+        Z, spec, view("W", R, D), view("Wo", K, Do), view("A", D), view("B", Do), view("S", Nc),
+        view("P", 2 * Nc, D), view("yin", C), view("fin", C), view("yout", C), view("fout", C),
+        view("gc", Nc), view("gp", Nc), view("hs", Nc), view("hp", Nc), view("yc", Nc),
+        view("yh", H), view("fh", H), view("yk", K), view("bad", 1),
+        z((R, D, NL)), z((K, Do, NL)), z((R, D, NL)), z((K, Do, NL)), z((K, NL)), z((Nc, NL)),
+        z((Nc, NL)), np.zeros((NL, 16), np.int64), z((NL, 3)), z((NL, max_length, net.n_in)),
+        z((NL, max_length, K)), z((NL, max_length, K)), np.zeros((NL, max_length), np.int8),
+        np.zeros(NL, np.int64), np.zeros(NL, np.int64))
+
+
+@njit(cache=True)
+def _load(nets, scratches, st):
+    """Each active trial's weights, masks and summed changes (which carry over between sequences
+    in update=delayed) into the lane arrays; the trial's own arrays stay the truth between calls.
+    Only lanes active at entry are loaded and stored: an inactive lane's objects may be another
+    trial's (a trial that has not asked yet), which must not be written."""
+    for l in range(len(nets)):
+        st.li[l, L_LOADED] = st.li[l, L_ACTIVE]
+        if st.li[l, L_LOADED] == 0:
+            continue
+        net, fs = nets[l], scratches[l]
+        R, D = net.W_h.shape
+        for r in range(R):
+            for d in range(D):
+                st.W[r, d, l] = net.W_h[r, d]
+                st.M[r, d, l] = net.M_h[r, d]
+                st.dW[r, d, l] = fs.dWT[d, r]
+        K, Do = net.W_o.shape
+        for k in range(K):
+            for d in range(Do):
+                st.Wo[k, d, l] = net.W_o[k, d]
+                st.Mo[k, d, l] = net.M_o[k, d]
+                st.dWo[k, d, l] = fs.dW_o[k, d]
+
+
+@njit(cache=True)
+def _store(nets, scratches, st):
+    for l in range(len(nets)):
+        if st.li[l, L_LOADED] == 0:
+            continue
+        net, fs = nets[l], scratches[l]
+        R, D = net.W_h.shape
+        for r in range(R):
+            for d in range(D):
+                net.W_h[r, d] = st.W[r, d, l]
+                fs.dWT[d, r] = st.dW[r, d, l]
+        K, Do = net.W_o.shape
+        for k in range(K):
+            for d in range(Do):
+                net.W_o[k, d] = st.Wo[k, d, l]
+                fs.dW_o[k, d] = st.dWo[k, d, l]

@@ -32,8 +32,7 @@ from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT
 from ..network import Net
 from .step_code import forward, layout, partials, shift
 from .unrolled import dims_from_spec, make_spec
-from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS,
-                          window_update)
+from ..train_loop import EVENT_DONE, EVENT_REC_FULL, NO_EVENT, REC_FULL, end_sequence, record_row
 
 
 class FastScratch(NamedTuple):
@@ -109,7 +108,7 @@ def _store(net, fs):
             net.W_h[r, d] = fs.WT[d, r]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _apply(fs, W_o, M_o, lr):
     """kernel._apply on the transposed arrays: w += lr * dW * mask, dW cleared; False if not finite."""
     WT, MT, dWT = fs.WT, fs.MT, fs.dWT
@@ -130,7 +129,7 @@ def _apply(fs, W_o, M_o, lr):
     return total == 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _backward(net, fs, Y, t):
     """kernel._backward on the transposed arrays; each dW entry gets its terms in the same order."""
     W_o, blk = net.W_o, net.blk
@@ -177,7 +176,7 @@ def _backward(net, fs, Y, t):
 
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch keeps the
 # inlined logistic from vectorising over rows (1 + e^-x is never 0: same results)
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule, threshold,
                       judge_last, rec, rec_row):
     """kernel.run_sequence on the fast layout (weights in fs.WT); same results and stats."""
@@ -289,39 +288,16 @@ def run_chunk_fast(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, record
 def _chunk(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
     X, Y, J, has_t = bufs
     Lmax = X.shape[0]
-    ints = stop.ints
     for i in range(n_max):
-        seq_index = ints[I_SEQS]
-        rec_row = -1
-        if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
-            cnt = recorder.count
-            if cnt[0] >= recorder.seq.shape[0] or cnt[1] + Lmax > recorder.rows.shape[0]:
-                return i, EVENT_REC_FULL, -1
-            rec_row = cnt[1]
+        rec_row = record_row(rules, stop, recorder, Lmax)
+        if rec_row == REC_FULL:
+            return i, EVENT_REC_FULL, -1
         item = -1 if rules.item_base < 0 else rules.item_base + i
         L = generate(rules.gen_id, rng, tp, data, item, X, Y, J, has_t)
         run_sequence_fast(net, fs, X, Y, J, has_t, L, rules.lr, rules.learn, rules.update_mode,
                           rules.reset, rules.rule, rules.threshold, rules.judge_last,
                           recorder.rows, rec_row)
-        st = fs.stats
-        log.length[i] = L
-        log.abs_err[i] = st[STAT_ABS]
-        log.sq_err[i] = st[STAT_SQ]
-        log.max_abs[i] = st[STAT_MAXABS]
-        log.correct[i] = 1 if st[STAT_CORRECT] > 0.5 else 0
-        ints[I_SEQS] += 1
-        ints[I_STEPS] += L
-        if rec_row >= 0:
-            cnt = recorder.count
-            recorder.seq[cnt[0]] = seq_index
-            recorder.start[cnt[0]] = rec_row
-            cnt[0] += 1
-            cnt[1] += L
-        if st[STAT_DIVERGED_AT] >= 0:
-            return i + 1, EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
-        err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
-        big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
-        ev = window_update(rules, stop, err, 1 - log.correct[i], big)
-        if ev >= 0:
-            return i + 1, ev, -1
+        event, step = end_sequence(i, L, fs.stats, rules, stop, log, recorder, rec_row)
+        if event != NO_EVENT:
+            return i + 1, event, step
     return n_max, EVENT_DONE, -1

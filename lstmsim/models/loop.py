@@ -3,9 +3,9 @@
 `train_loop.run_chunk` is the 1997 LSTM's loop; the other models (conventional recurrent nets,
 LSTM variants) run their own kernels inside loops with exactly the same contract: same arguments,
 same `Rules`, `StopState`, `Log` and `Recorder`, same return value (n_done, event, diverged_step)
-and the same sliding-window stop rules. The steps before and after each sequence, and the judging
-of a target step, are written here once, as a line-for-line transcription of run_chunk and of the
-1997 kernel's judging, so that the results are bit-identical (tests/test_baselines.py checks a
+and the same sliding-window stop rules. The steps before and after each sequence (train_loop.record_row and
+end_sequence, shared with run_chunk) and the judging of a target step, written here once as a
+line-for-line transcription of the 1997 kernel's judging, so that the results are bit-identical (tests/test_baselines.py checks a
 whole chunk of an Elman net against run_chunk with the 1997 kernel on the same net).
 """
 
@@ -18,51 +18,10 @@ from numba import njit
 
 from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT_CORRECT,
                       STAT_DIVERGED_AT, STAT_MAXABS, STAT_SQ, _legal_on_top)
-from ..train_loop import EVENT_DIVERGED, I_SEQS, I_STEPS, window_update
-
-NO_EVENT = -1
-REC_FULL = -2
 
 # judging accumulators (one small array per sequence)
 J_SUM_ABS, J_SUM_SQ, J_MAX_ABS, J_N, J_N_STEPS, J_CORRECT, J_LAST_T = range(7)
 N_JUDGE = 7
-
-
-@njit(cache=True)
-def record_row(rules, stop, recorder, Lmax):
-    """Row of the recorder where the next sequence's steps go; -1: not recorded; REC_FULL."""
-    seq_index = stop.ints[I_SEQS]
-    if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
-        cnt = recorder.count
-        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + Lmax > recorder.rows.shape[0]:
-            return REC_FULL
-        return cnt[1]
-    return -1
-
-
-@njit(cache=True)
-def end_sequence(i, L, st, rules, stop, log, recorder, rec_row):
-    """Log sequence i, update the counters and the window; returns (event or NO_EVENT, step)."""
-    ints = stop.ints
-    seq_index = ints[I_SEQS]
-    log.length[i] = L
-    log.abs_err[i] = st[STAT_ABS]
-    log.sq_err[i] = st[STAT_SQ]
-    log.max_abs[i] = st[STAT_MAXABS]
-    log.correct[i] = 1 if st[STAT_CORRECT] > 0.5 else 0
-    ints[I_SEQS] += 1
-    ints[I_STEPS] += L
-    if rec_row >= 0:
-        cnt = recorder.count
-        recorder.seq[cnt[0]] = seq_index
-        recorder.start[cnt[0]] = rec_row
-        cnt[0] += 1
-        cnt[1] += L
-    if st[STAT_DIVERGED_AT] >= 0:
-        return EVENT_DIVERGED, int(st[STAT_DIVERGED_AT])
-    err = st[STAT_SQ] if rules.avg_sq == 1 else st[STAT_ABS]
-    big = 1 if st[STAT_MAXABS] > rules.big_threshold else 0
-    return window_update(rules, stop, err, 1 - log.correct[i], big), -1  # -1 is NO_EVENT
 
 
 @njit(cache=True)

@@ -60,9 +60,8 @@ from numba import njit
 from ..errors import UserError
 from ..generators import generate
 from ..kernel import UPDATE_STEP, _apply, _logistic, _record
-from ..train_loop import EVENT_DONE, EVENT_REC_FULL
-from .loop import (NO_EVENT, REC_FULL, all_finite, end_sequence, judge_finish, judge_start,
-                   judge_step, new_judge, new_stats, record_row)
+from ..train_loop import EVENT_DONE, EVENT_REC_FULL, NO_EVENT, REC_FULL, end_sequence, record_row
+from .loop import all_finite, judge_finish, judge_start, judge_step, new_judge, new_stats
 
 LEARN_RTRL = 0
 LEARN_BPTT = 1

@@ -59,9 +59,8 @@ from ..generators import generate
 from ..kernel import UPDATE_STEP, _apply, _logistic, _record
 from ..network import InitSpec, _set_gate_biases, build, masks
 from ..topology import Topology
-from ..train_loop import EVENT_DONE, EVENT_REC_FULL
-from .loop import (NO_EVENT, REC_FULL, end_sequence, judge_finish, judge_start, judge_step,
-                   new_judge, new_stats, record_row)
+from ..train_loop import EVENT_DONE, EVENT_REC_FULL, NO_EVENT, REC_FULL, end_sequence, record_row
+from .loop import judge_finish, judge_start, judge_step, new_judge, new_stats
 
 DEFAULT_FORGET_BIAS = 1.0
 

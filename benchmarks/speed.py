@@ -5,7 +5,8 @@
      (runner.train with the default trace.h5 writer, trace time included) on adding T=100; the
      fast loop on 6a and on the Reber net (4 blocks of 2 cells, targets at every step);
   2. trials per core: `lanes` trials of adding T=100 in the lane kernel (lstmsim/fast/lanes.py),
-     aggregate steps/s, against the fast single-trial loop;
+     aggregate steps/s, against the fast single-trial loop; and the kernel's generated step run
+     alone (no per-lane or per-sequence work), the ceiling of the lane design on the machine;
   3. two cores: the same lane run in two processes at once, against one process alone;
   4. start-up: wall time of `python -m lstmsim task=adding max_sequences=1 test_size=1` with a
      warm cache (an upper bound on the time to the first training step), and that step alone;

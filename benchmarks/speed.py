@@ -18,7 +18,8 @@ far less disturbed by other jobs than wall time; wall-time rates are printed bes
 the best of `repeats`. The C simulator's rate (target 1) is the issue's measurement on this machine
 class, not re-measured here.
 Usage: python benchmarks/speed.py [sequences=20000] [repeats=3] [lanes=8] [skip=startup,cores]
-           [cores_sequences=N] [table7=yes] [baseline=DIR]
+           [cli_sequences=N] [cores_sequences=N] [table7=yes] [baseline=DIR]
+(cli_sequences: the CLI path's run, by default the adding preset's cap, 500,000 sequences)
 (DIR: an older checkout, e.g. made with `git archive fa0359d | tar -x -C DIR`, timed the same way)
 """
 
@@ -226,13 +227,15 @@ def main(argv):
               + (f"{old[0] / 1e6:6.2f}  [{old[1] / 1e6:6.2f}]" if old else out.stderr[-300:]))
     ref = single("adding", n, repeats, reference=True, T=100)
     fast = single("adding", n, repeats, T=100)
-    # 10x longer: the loop's fixed costs (opening trace.h5, the first traced sequences, the chunk
-    # size ramp) are ~15% of a 20,000-sequence run and ~5% of a real one (500,000 by default)
-    cli = max(cli_path(10 * n) for _ in range(repeats))
+    # the preset's cap (what `python -m lstmsim task=adding` runs): the loop's fixed costs (opening
+    # trace.h5, the first traced sequences, the chunk-size ramp) and its per-chunk costs (chunks
+    # end at each of the ~100 weight snapshots) are ~15% of a 20,000-sequence run, ~7% of 200,000
+    cli_n = int(opts.get("cli_sequences", config.load("adding", {}).max_sequences))
+    cli = max(cli_path(cli_n) for _ in range(repeats))
     print(f"   adding T=100 reference loop (baseline): {ref[0] / M:6.2f}  [{ref[1] / M:6.2f}]")
     print(f"   adding T=100 fast loop               : {fast[0] / M:6.2f}  [{fast[1] / M:6.2f}]"
           f"  {fast[0] / ref[0]:.2f} x baseline")
-    print(f"   adding T=100 CLI path, traces on ({10 * n} sequences): [{cli / M:6.2f}]  "
+    print(f"   adding T=100 CLI path, traces on ({cli_n} sequences): [{cli / M:6.2f}]  "
           f"target {TARGET_SINGLE / M:.1f} (1.3 x C simulator {C_SIMULATOR / M:.1f}) -> "
           f"{'OK' if cli >= TARGET_SINGLE else 'BELOW'}")
     for task, kw, label in (("order6a", {}, "6a (temporal order)"),

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .expfn import exp
+from .logistic import logistic
 from .network import Net
 
 UPDATE_SEQUENCE = 0  # accumulate over the sequence, apply at its end (paper/JKU default)
@@ -87,9 +87,10 @@ def rec_width(net: Net) -> int:
 
 @njit(cache=True)
 def _logistic(x):
-    # expfn.exp, not math.exp: inlinable and vectorisable, within 1 ulp (see expfn.py); the fast
-    # paths (lstmsim/fast) use the same function, so they stay bit-identical to this reference
-    return 1.0 / (1.0 + exp(-x))
+    # logistic.logistic, not 1 / (1 + math.exp(-x)): inlinable and vectorisable, within 2.5 ulp
+    # (see logistic.py); the fast paths (lstmsim/fast) use the same function, so they stay
+    # bit-identical to this reference
+    return logistic(x)
 
 
 @njit(cache=True)

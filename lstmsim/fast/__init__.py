@@ -9,5 +9,5 @@
 `kernel.run_sequence` stays the one readable statement of the algorithm; tests/test_fast.py runs
 both fast paths against it (weights, logs, stop points, traces) on several tasks, topologies and
 update modes. Every floating-point sum here adds the same terms in the same order as the reference,
-and every unit uses the same `expfn.logistic`, so the results are equal bit for bit.
+and every unit uses the same `logistic.logistic`, so the results are equal bit for bit.
 """

@@ -7,7 +7,7 @@ ends (sequences have different lengths), and stops when its own request (the n s
 trial's `Training.advance` asked for) is done or its own stop rule, divergence or trace buffer ends
 it. Each lane therefore computes exactly what `kernel.run_sequence` / `train_loop.run_chunk`
 compute for that trial alone, bit for bit (tests/test_fast.py): every sum adds the same terms in
-the same order, and every unit uses `expfn.logistic`.
+the same order, and every unit uses `logistic.logistic`.
 
 Why it is shaped this way:
 
@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..expfn import _bits
+from ..logistic import _bits
 from ..kernel import RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_STEP, _legal_on_top
 from ..train_loop import EVENT_DONE
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST,

@@ -17,7 +17,7 @@ Z, so the rarely run code (errors at target steps, traces, updates) reads and wr
 memory as plain loops, unchanged.
 
 The arithmetic is the reference step (kernel.run_sequence) term by term: each row's net input
-starts at 0.0 and adds W[r, d] * a[d] in source order; every unit uses `expfn.logistic`; the
+starts at 0.0 and adds W[r, d] * a[d] in source order; every unit uses `logistic.logistic`; the
 partials get u_c * a_d added once per step. The results are the same bits (tests/test_fast.py).
 
 `forward(spec, Z, W_o)` (returns 0.0, or nan if an output or a cell state is not finite),

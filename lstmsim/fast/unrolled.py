@@ -16,7 +16,7 @@ another iteration's elements and needs no runtime overlap checks. `lanes.LaneSta
 same memory as named (rows..., NL) views for the rarely run per-lane code.
 
 The arithmetic is the reference step (kernel.run_sequence) written out term by term: each sum
-starts at 0.0 and adds its terms in the reference order, each unit uses `expfn.logistic`, so the
+starts at 0.0 and adds its terms in the reference order, each unit uses `logistic.logistic`, so the
 results are the same bits (tests/test_fast.py).
 
 `tick(spec, Z)`, `partials(spec, Z)` and `shift(spec, Z)` are compiled per topology: `spec` is a
@@ -29,7 +29,7 @@ from __future__ import annotations
 from numba import types
 from numba.extending import overload
 
-from ..expfn import logistic
+from ..logistic import logistic
 
 
 def make_spec(net, n_lanes: int) -> tuple:

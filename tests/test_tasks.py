@@ -350,7 +350,9 @@ LEARN = [
     ("twoseq", dict(T=5, N=3, variant="c"), 25000, 0.09),  # noise-free targets 0.2 / 0.8
     ("lag2c", dict(q=5, p=5), 25000, 0.5),  # two outputs, x or y
     ("multiplication", dict(T=12), 40000, 7 / 144),  # var(X1 X2), X uniform in [0, 1]
-    ("order6a", dict(seed=2), 20000, 0.75),  # four outputs, one-hot class
+    # four outputs, one-hot class. 6a's trials solve after 17k-49k sequences and are erratic on
+    # the way (docs/fidelity.md); seed 2 reached test MSE 0.29 / 0.0 / 0.0 at 30k / 40k / 50k
+    ("order6a", dict(seed=2), 40000, 0.75),
 ]
 
 

@@ -46,7 +46,7 @@ def weight_cases():
             yield pytest.param(name, keys, count, id=f"{name}-{'-'.join(map(str, keys.values()))}")
 
 
-@pytest.mark.parametrize("name,keys,count", weight_cases())
+@pytest.mark.parametrize("name,keys,count", list(weight_cases()))  # pytest 10: no generators
 def test_every_paper_row_builds_its_weight_count(name, keys, count):
     assert count is not None, "each paper row states its weight count (Table 10)"
     cfg = config.load(name, keys)

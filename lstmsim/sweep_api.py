@@ -21,8 +21,9 @@ from . import config as config_mod
 from . import paper_tables
 from . import report as report_mod
 from .errors import UserError
-from .sweep_plan import (SWEEP_KEYS, SweepResult, execute, make_plan, make_settings,
-                         resolve_setting, split_values, sweep_options)
+from .sweep_plan import (SWEEP_KEYS, SweepResult, make_plan, make_settings, resolve_setting,
+                         split_values, sweep_options)
+from .sweep_run import execute
 
 
 # ---- command line -----------------------------------------------------------------------------

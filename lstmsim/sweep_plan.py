@@ -14,18 +14,18 @@ display, so rerunning the same command finds the same folder, and more trials ex
 of a setting lives in `<setting>/trial-<k>` and runs with seed `trial.trial_seed(root, k)`. A trial
 whose summary.json is valid and whose config.yaml equals the config it would run now is reused;
 any other trial folder is removed and the trial run again.
+
+This module is what a sweep runs (settings, trials, seeds, folders, which trials are done);
+lstmsim/sweep_run.py runs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
 import os
 import re
-import shutil
-from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,7 @@ from . import config as config_mod
 from . import report as report_mod
 from .errors import UserError
 from .executors import check as check_executor
-from .executors import open_executor
-from .sweep_display import SweepDisplay
-from .trial import PROGRESS_FILE, run_trial, trial_seed
+from .trial import trial_seed
 
 SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress", "lanes")
 MAX_LANES = 8  # trials of one setting per lane kernel (lstmsim/fast/lanes.py) with lanes=auto
@@ -258,210 +256,3 @@ def resumable(plan: Plan, t: Trial) -> bool:
 
 def _strip(cfg: dict) -> dict:
     return {k: v for k, v in cfg.items() if k not in IGNORED_IN_CHECK}
-
-
-# ---- running ----------------------------------------------------------------------------------
-def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str = "auto",
-            title: str | None = None, table_rows: list | None = None,
-            lanes: int | str = "auto") -> SweepResult:
-    """Run the plan's unfinished trials; write results.csv and report.md; return everything.
-
-    lanes: trials of one setting that run together in one process, one per SIMD lane of the lane
-    kernel (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone). `auto`:
-    a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch;
-    1: every trial on its own."""
-    results: dict[int, dict] = {}
-    for i, t in enumerate(plan.trials):
-        done = completed_summary(plan, t)
-        if done is not None:
-            results[i] = done
-    todo = [i for i in range(len(plan.trials)) if i not in results]
-    reused, errors = len(results), 0
-    with contextlib.ExitStack() as stack:
-        # connect first: an unreachable scheduler is reported before anything is written
-        ex = stack.enter_context(open_executor(executor, workers)) if todo else None
-        try:
-            plan.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UserError(f"out: cannot create the sweep folder {str(plan.folder)!r} "
-                            f"({exc.strerror})") from None
-        _write_definition(plan, executor, workers)
-        batches = make_batches(plan, todo, workers, lanes)
-        if todo and executor in ("local", "dask"):
-            _warm_cache(plan, plan.trials[todo[0]], sorted({len(b) for b in batches if len(b) > 1}))
-        display = SweepDisplay(progress, title or plan.name, len(plan.trials), reused)
-        display.add_solved(sum(bool(s.get("solved")) for s in results.values()))
-        try:
-            with display:
-                if todo:
-                    errors = _run(plan, batches, results, ex, executor, display)
-        finally:
-            summaries = [_annotate(plan, t, results.get(i) or _missing(plan, t))
-                          for i, t in enumerate(plan.trials)]
-            rows = report_mod.write_results(plan, summaries, table_rows, title)
-    return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
-
-
-def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) -> list[list[int]]:
-    """The unfinished trials (indices into plan.trials) in groups that run together: trials of one
-    setting, in plan order; groups of one run as single trials."""
-    by_setting: dict[int, list[int]] = {}
-    for i in todo:
-        by_setting.setdefault(plan.trials[i].setting, []).append(i)
-    batches = []
-    for si, members in by_setting.items():
-        cfg = plan.settings[si].base_config
-        lstm_1997 = (cfg.get("model", "lstm") == "lstm" and not cfg.get("forget_gate")
-                     and not cfg.get("peepholes") and cfg.get("gradient", "truncated") == "truncated")
-        if not lstm_1997:  # issue 8's models have their own loops: no lane kernel
-            size = 1
-        elif lanes == "auto":
-            size = min(MAX_LANES, -(-len(members) // max(1, int(workers))))
-        else:
-            size = int(lanes)
-        n_batches = -(-len(members) // max(1, size))
-        for b in range(n_batches):  # as even as possible: 10 trials, size 4 -> 4, 3, 3
-            batches.append(members[b::n_batches] if size > 1 else [members[b]])
-    # the longest trials first (sequence length of the setting), so that no worker is left with one
-    batches.sort(key=lambda b: -_length_of(plan, b[0]))
-    return [sorted(b) for b in batches]
-
-
-def _length_of(plan: Plan, i: int) -> float:
-    cfg = plan.settings[plan.trials[i].setting].base_config
-    try:
-        return float(cfg.get("T") or 0) * float(cfg.get("max_sequences") or 0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _run(plan: Plan, batches: list[list[int]], results: dict, ex, executor: str,
-         display: SweepDisplay) -> int:
-    from .trial import run_trial_batch
-
-    errors = 0
-    in_flight_max = 1 if executor == "serial" else len(batches)
-    queue = list(batches)
-    futures = {}
-
-    def spec_of(i: int) -> dict:
-        t = plan.trials[i]
-        remote = executor.startswith("dask://")
-        resume = not remote and resumable(plan, t)  # a killed trial continues (issue 6)
-        if not resume:
-            shutil.rmtree(t.run_dir, ignore_errors=True)
-        s = plan.settings[t.setting]
-        display.submitted(i, f"{s.label} #{t.index}", t.run_dir)
-        return {"task": s.task, "overrides": trial_overrides(plan, t), "run_dir": str(t.run_dir),
-                "return_files": remote, "resume": resume}
-
-    def submit_more():
-        while queue and len(futures) < in_flight_max:
-            batch = queue.pop(0)
-            specs = [spec_of(i) for i in batch]
-            if len(batch) == 1:
-                futures[ex.submit(run_trial, specs[0])] = batch
-            else:
-                futures[ex.submit(run_trial_batch, specs)] = batch
-
-    def finish(i: int, result: dict | None, exc: BaseException | None) -> None:
-        nonlocal errors
-        t = plan.trials[i]
-        label = f"{plan.settings[t.setting].label} #{t.index}"
-        try:
-            if exc is not None:
-                raise exc
-            if "error" in result:
-                raise RuntimeError(result["error"])
-            summary = _collect(t, result)
-        except Exception as err:  # noqa: BLE001 - one failed trial must not stop the rest
-            errors += 1
-            message = (str(err).strip().splitlines() or [type(err).__name__])[0]
-            results[i] = {**_missing(plan, t), "error": f"{type(err).__name__}: {message}"}
-            display.finished(i, f"{label}: FAILED ({message})", False, error=True)
-            return
-        results[i] = summary
-        display.finished(i, f"{label}: {_outcome(summary)}", bool(summary.get("solved")))
-
-    submit_more()
-    while futures:
-        done, _ = wait(list(futures), timeout=0.5, return_when=FIRST_COMPLETED)
-        for f in done:
-            batch = futures.pop(f)
-            try:
-                out = f.result()
-            except Exception as exc:  # noqa: BLE001 - the whole batch failed
-                for i in batch:
-                    finish(i, None, exc)
-                continue
-            for i, result in zip(batch, out if len(batch) > 1 else [out]):
-                finish(i, result, None)
-        submit_more()
-        display.tick()
-    return errors
-
-
-def _warm_cache(plan: Plan, t: Trial, lane_counts: list[int] = ()) -> None:
-    """Compile (or load) the kernels here once, so that local workers load them from Numba's
-    cache instead of each compiling them at the same time (the lane kernel: once per number of
-    trials run together)."""
-    from .training import Training
-
-    s = plan.settings[t.setting]
-    cfg = config_mod.load(s.task, {**s.overrides, "seed": 0})
-    Training(cfg).compile()
-    if lane_counts and type(Training(cfg)) is Training:  # the 1997 LSTM (not issue 8's models)
-        from .fast.batch import warm
-
-        for n in lane_counts:
-            warm(cfg, n)
-
-
-def _collect(t: Trial, result: dict) -> dict:
-    """Write the trial's files here if the worker wrote them elsewhere (no shared file system)."""
-    summary = result["summary"]
-    if not (t.run_dir / "summary.json").is_file():
-        t.run_dir.mkdir(parents=True, exist_ok=True)
-        for name, data in result.get("files", {}).items():
-            if name != "summary.json":
-                (t.run_dir / name).write_bytes(data)
-        from .runner import write_json_atomic
-
-        write_json_atomic(t.run_dir / "summary.json", {**summary, "run_dir": str(t.run_dir)})
-    try:
-        (t.run_dir / PROGRESS_FILE).unlink()
-    except OSError:
-        pass
-    return {**summary, "run_dir": str(t.run_dir)}
-
-
-def _outcome(s: dict) -> str:
-    head = (f"solved after {s['sequences_to_solve']:,}" if s.get("solved")
-            else f"{s.get('status')} at {s.get('sequences_trained', 0):,}")
-    return (f"{head} sequences, test {s.get('test_wrong')}/{s.get('test_size')} wrong "
-            f"({s.get('correct_rule')}), {s.get('wall_seconds', 0):.1f} s")
-
-
-def _annotate(plan: Plan, t: Trial, summary: dict) -> dict:
-    """The summary as the sweep returns it: with the trial's setting (task and every key the sweep
-    set), its label and its index, so that a script can group the trials."""
-    s = plan.settings[t.setting]
-    return {**summary, "setting": {"task": s.task, **s.resolved}, "label": s.label,
-            "trial": t.index}
-
-
-def _missing(plan: Plan, t: Trial) -> dict:
-    s = plan.settings[t.setting]
-    return {"task": s.task, "seed": t.seed, "status": "error", "solved": False,
-            "sequences_to_solve": None, "run_dir": str(t.run_dir),
-            "error": "not finished (sweep interrupted)"}
-
-
-def _write_definition(plan: Plan, executor: str, workers: int) -> None:
-    data = {"name": plan.name, "root_seed": plan.root_seed,
-            "seed_rule": "trial k: SeedSequence(root).spawn(k+1)[k]"
-                         ".generate_state(1, uint64)[0] >> 1",
-            "settings": [{"task": s.task, "overrides": s.resolved, "trials": s.trials,
-                          "folder": s.dirname, "label": s.label} for s in plan.settings],
-            "last_executor": executor, "last_workers": workers}
-    (plan.folder / "sweep.json").write_text(json.dumps(data, indent=2, default=str) + "\n")

@@ -30,9 +30,9 @@ from lstmsim.errors import UserError  # noqa: E402
 from lstmsim.kernel import (RULE_ABS, UPDATE_SEQUENCE, UPDATE_STEP, make_scratch,  # noqa: E402
                             rec_width, run_sequence)
 from lstmsim.models import describe  # noqa: E402
+from lstmsim.models.variant_kernel import run_chunk_variant, run_sequence_variant  # noqa: E402
 from lstmsim.models.variants import (VariantTopology, make_variant_scratch,  # noqa: E402
-                                     run_chunk_variant, run_sequence_variant, variant_weight_count,
-                                     vnet_from)
+                                     variant_weight_count, vnet_from)
 from lstmsim.network import InitSpec, build, copy_net, weight_count  # noqa: E402
 from lstmsim.topology import Topology  # noqa: E402
 from lstmsim.train_loop import new_log, new_recorder, new_stop_state, run_chunk  # noqa: E402

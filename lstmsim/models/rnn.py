@@ -250,7 +250,7 @@ def run_sequence_rnn(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, 
     D = W_h.shape[1]
     Do = W_o.shape[1]
     a, b, y, fp, yk, ek = sc.a, sc.b, sc.y, sc.fp, sc.yk, sc.ek
-    delta, e, nt, P, P2 = sc.delta, sc.e, sc.nt, sc.P, sc.P2
+    delta, nt, P, P2 = sc.delta, sc.nt, sc.P, sc.P2
     dW_h, dW_o = sc.dW_h, sc.dW_o
     learner = net.learner
     out_layer = net.out_in_layer == 1

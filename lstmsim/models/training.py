@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from ..training import Training, init_spec_of, topology_of
 from .rnn import RNNTopology, build_rnn, make_rnn_scratch, rnn_weight_count, run_chunk_rnn
-from .variants import (VariantTopology, build_variant, make_variant_scratch, run_chunk_variant,
-                       variant_weight_count)
+from .variant_kernel import run_chunk_variant
+from .variants import VariantTopology, build_variant, make_variant_scratch, variant_weight_count
 
 
 class RNNTraining(Training):

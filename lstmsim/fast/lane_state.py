@@ -59,11 +59,11 @@ class LaneState(NamedTuple):
     es: np.ndarray  # (Nc, NL)
     li: np.ndarray  # (NL, 16) int64, see L_*
     lf: np.ndarray  # (NL, 3), see F_*
-    xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, copied from its buffers at its
-    ys: np.ndarray  # (NL, Lmax, K)    start, so that the per-tick loop touches plain arrays only
-    js: np.ndarray  # (NL, Lmax, K)    (indexing a tuple of per-trial objects by a variable lane
-    ht: np.ndarray  # (NL, Lmax) int8  costs a branch per element and reference counting); ys, js
-    #                                  at target steps only, except in traced sequences
+    xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, generated into these rows at
+    ys: np.ndarray  # (NL, Lmax, K)    its start (the trial's own generator and random stream), so
+    js: np.ndarray  # (NL, Lmax, K)    that the per-tick loop touches plain arrays only (indexing
+    ht: np.ndarray  # (NL, Lmax) int8  a tuple of per-trial objects by a variable lane costs a
+    #                                  branch per element and reference counting)
     tl: np.ndarray  # (NL,) int64: each lane's current step, for the inputs' gather (0 if idle)
     live: np.ndarray  # (NL,) int64: -1 for the lanes active in this call, else 0 (a bit mask)
 

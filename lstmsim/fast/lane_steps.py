@@ -102,7 +102,7 @@ def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in
     """Begin lane l's next sequence: trace buffer check, generate, reset (kernel.run_sequence's
     prologue). Returns False if the lane's request ends here (trace buffer full)."""
     li = st.li
-    X, Y, J, has_t = bufs
+    X = bufs[0]
     seq_index = stop.ints[I_SEQS]
     rec_row = -1
     if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
@@ -113,8 +113,13 @@ def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in
         rec_row = cnt[1]
     i = li[l, L_I]
     item = -1 if rules.item_base < 0 else rules.item_base + i
-    L = generate(rules.gen_id, rng, tp, data, item, X, Y, J, has_t)
-    _begin(net.n_cells, st, l, rules, X, Y, J, has_t, L, rec_row, seq_index, n_in)
+    # generated straight into the lane's own rows (what the trial alone generates into its bufs):
+    # no copy, and the lane's rows are warm in the cache for the ticks that read them. At steps
+    # without a target, ys and js hold what earlier sequences left there (a different history
+    # from the trial's bufs, which its tests also use); nothing reads them there: judging,
+    # errors and changes use target steps only, and trace files get NaN (trace._split)
+    L = generate(rules.gen_id, rng, tp, data, item, st.xs[l], st.ys[l], st.js[l], st.ht[l])
+    _begin(net.n_cells, st, l, rules, L, rec_row, seq_index, n_in)
     return True
 
 
@@ -124,21 +129,10 @@ def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in
 # atomic incref / decref (_end_sequence took 0.72 instead of 0.26 microseconds). Functions that
 # call a generator cannot use it (numba's rng.integers allocates).
 @njit(cache=True, _nrt=False)
-def _begin(Nc, st, l, rules, X, Y, J, has_t, L, rec_row, seq_index, n_in):
-    """The rest of _start_sequence: the lane's copy of its sequence, its counters, its reset."""
+def _begin(Nc, st, l, rules, L, rec_row, seq_index, n_in):
+    """The rest of _start_sequence: the lane's counters and its reset."""
     li = st.li
-    xs, ys, js, ht = st.xs[l], st.ys[l], st.js[l], st.ht[l]  # (locals: no reloads per step)
-    for t in range(L):
-        for m in range(X.shape[1]):
-            xs[t, m] = X[t, m]
-        ht[t] = has_t[t]
-    # targets where they are used (target steps), and every step of a traced sequence, whose
-    # trace rows hold every step's target buffer as the trial alone records them
-    for t in range(L):
-        if has_t[t] or rec_row >= 0:
-            for k in range(Y.shape[1]):
-                ys[t, k] = Y[t, k]
-                js[t, k] = J[t, k]
+    ht = st.ht[l]
     li[l, L_LEN] = L
     li[l, L_T] = 0
     li[l, L_REC] = rec_row
@@ -146,7 +140,7 @@ def _begin(Nc, st, l, rules, X, Y, J, has_t, L, rec_row, seq_index, n_in):
     last_t = -1
     if rules.judge_last:
         for t in range(L):
-            if has_t[t]:
+            if ht[t]:
                 last_t = t
     li[l, L_LAST] = last_t
     li[l, L_NJ] = 0

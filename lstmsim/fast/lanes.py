@@ -25,10 +25,9 @@ Why it is shaped this way:
   On the adding problem that is one target step in ~100, so `_run` runs the ticks in between
   ("quiet" ticks: no lane at a step that needs its per-lane part) in a tight loop with no per-lane
   code at all: the inputs' gather, the generated step, one vectorised divergence test. Even so,
-  a lane's per-sequence work costs about 40% of its time on adding T=100 (~3.3 microseconds per
-  lane and sequence against ~0.8 for the trial alone: starting it ~2.0 — generating, copying,
-  resetting, and reference counting in the call — ending it ~0.6, its target step ~0.4; a
-  cycle-counter profile, README "Speed").
+  a lane's per-sequence work costs about 40% of its time on adding T=100 (~2.8 microseconds per
+  lane and sequence against ~0.8 for the trial alone; README, Speed): starting the sequence
+  (generating it, resetting its state and partials, strided per-lane stores) is half of that.
 * All state lives in `LaneState` arrays (lane_state.py), so a call can return in the middle of
   other lanes' sequences (when one lane's request is done) and the next call resumes them exactly.
   The per-lane sequence work is lane_steps.py; this module is the tick loop.

@@ -92,7 +92,7 @@ def lanes_setup(task, n, n_lanes, **kw):
     T = lambda f: tuple(f(t) for t in trs)  # noqa: E731
     args = (T(lambda t: t.net), T(lambda t: t.scratch), st, trs[0].rules, T(lambda t: t.tp),
             T(lambda t: t.data.get("train", _NO_DATA)), T(lambda t: t.train_rng),
-            T(lambda t: t.bufs), T(lambda t: t.stop), T(lambda t: t.log), T(lambda t: t.recorder))
+            T(lambda t: t.stop), T(lambda t: t.log), T(lambda t: t.recorder))
     return trs, st, args
 
 

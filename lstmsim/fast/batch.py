@@ -67,7 +67,7 @@ class LaneEngine:
                 self.rules = rules
             # a trial whose rules differ (never within one setting) or a failed kernel: alone
             if rules == self.rules and self.error is None:
-                self.args[lane] = (net, args[1], tp, data, rng, bufs, stop, log, recorder)
+                self.args[lane] = (net, args[1], tp, data, rng, stop, log, recorder)
                 li = self.state.li
                 li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)
                 li[lane, L_EVENT], li[lane, L_DIV] = 0, -1
@@ -94,7 +94,7 @@ class LaneEngine:
                 self.state.li[l, L_ACTIVE] = 0
         try:
             run_lanes(tuple(o[0] for o in objs), tuple(o[1] for o in objs), self.state,
-                      self.rules, *(tuple(o[i] for o in objs) for i in range(2, 9)))
+                      self.rules, *(tuple(o[i] for o in objs) for i in range(2, 8)))
         except BaseException as exc:  # wake every waiting trial with the error
             self.error = exc
             self.waiting.clear()
@@ -188,5 +188,5 @@ def warm(cfg, n_lanes: int) -> None:
     data = tuple(t.data.get("train", _NO_DATA) for t in trs)
     run_lanes(tuple(t.net for t in trs), tuple(t.scratch for t in trs), st, trs[0].rules,
               tuple(t.tp for t in trs), data, tuple(t.train_rng for t in trs),
-              tuple(t.bufs for t in trs), tuple(t.stop for t in trs), tuple(t.log for t in trs),
+              tuple(t.stop for t in trs), tuple(t.log for t in trs),
               tuple(t.recorder for t in trs))

@@ -98,16 +98,15 @@ def _record_lane(st, l, rec, row, X, Y, has_t, t):
 
 
 @njit(cache=True)
-def _start_sequence(net, st, l, rules, tp, data, rng, bufs, recorder, stop, n_in):
+def _start_sequence(net, st, l, rules, tp, data, rng, recorder, stop, n_in):
     """Begin lane l's next sequence: trace buffer check, generate, reset (kernel.run_sequence's
     prologue). Returns False if the lane's request ends here (trace buffer full)."""
     li = st.li
-    X = bufs[0]
     seq_index = stop.ints[I_SEQS]
     rec_row = -1
     if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
         cnt = recorder.count
-        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + X.shape[0] > recorder.rows.shape[0]:
+        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + st.xs.shape[1] > recorder.rows.shape[0]:
             li[l, L_EVENT] = EVENT_REC_FULL
             return False
         rec_row = cnt[1]

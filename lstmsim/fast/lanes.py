@@ -77,7 +77,7 @@ def _any_diverged(bad, live):
 
 
 @njit(cache=True)
-def run_lanes(nets, scratches, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
+def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorders):
     """Advance every active lane (st.li[l, L_ACTIVE] == 1) until some lane's request is complete.
 
     A lane's request: st.li[l, L_NMAX] sequences, counted from st.li[l, L_I] (0 for a new request).
@@ -87,7 +87,7 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, bufs, stops, logs, r
     changes between calls. Returns the number of lanes completed by this call.
     """
     _load(nets, scratches, st)
-    n_done = _run(nets[0], nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders)
+    n_done = _run(nets[0], nets, st, rules, tps, datas, rngs, stops, logs, recorders)
     _store(nets, scratches, st)
     return n_done
 
@@ -95,7 +95,7 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, bufs, stops, logs, r
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path keep the inlined logistic from vectorising (1 + e^-x is never 0; same results)
 @njit(cache=True, error_model="numpy")
-def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
+def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
     """The tick loop. Most ticks need no per-lane work at all (on adding, a lane needs it on one
     step in ~100: its target step), so the loop has two speeds: `quiet` ticks, run back to back
     while no lane is at a step that needs its per-lane part (the generated step, the inputs as one
@@ -119,8 +119,8 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                 li[l, L_EVENT] = EVENT_DONE
                 li[l, L_ACTIVE] = 0
                 n_done += 1
-            elif not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], bufs[l],
-                                     recorders[l], stops[l], n_in):
+            elif not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], recorders[l],
+                                     stops[l], n_in):
                 li[l, L_ACTIVE] = 0
                 n_done += 1
     ykl = np.empty(K)  # one lane's outputs, for the rank rule
@@ -216,8 +216,8 @@ def _run(net, nets, st, rules, tps, datas, rngs, bufs, stops, logs, recorders):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
                     continue
-                if not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], bufs[l],
-                                       recorders[l], stops[l], n_in):
+                if not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], recorders[l],
+                                       stops[l], n_in):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
                     continue

@@ -10,7 +10,10 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
+from numba import njit
+
 from lstmsim.generators import GENERATOR_IDS, generate, lag2, lag2c, order, reber, twoseq
+from lstmsim.generators.draws import integers
 
 EMPTY = np.zeros((0, 1))
 
@@ -88,6 +91,49 @@ def test_generator_ids():
                              "order": 5, "recorded": 90}
     X, Y, J, h = _buffers(10, 2, 2)
     assert generate(99, np.random.default_rng(0), np.zeros(1), EMPTY, -1, X, Y, J, h) == -1
+
+
+@njit
+def _draw_pairs(rng, low, high, n, out, between):
+    """n draws of integers(rng, low, high), each followed by a uniform double (which shares the
+    bit generator's state, including its buffered 32-bit half) into `between`."""
+    for i in range(n):
+        out[i] = integers(rng, low, high)
+        between[i] = rng.random()
+
+
+@njit
+def _numba_pairs(rng, low, high, n, out, between):
+    for i in range(n):
+        out[i] = rng.integers(low, high)
+        between[i] = rng.random()
+
+
+@pytest.mark.parametrize("low,high", [(0, 2), (0, 11), (5, 6), (-3, 100), (0, 2**31),
+                                      (0, 2**32 - 1), (0, 2**32), (3, 2**32 + 4), (-5, 2**40),
+                                      (-2**62, 2**62)])
+def test_integers_is_rng_integers(low, high):
+    """generators/draws.integers, which the generators use instead of rng.integers (it allocates
+    nothing), makes the same draws as numba's and NumPy's rng.integers and leaves the stream in
+    the same state."""
+    n = 2000
+    got, got_between = np.empty(n, np.int64), np.empty(n)
+    nb, nb_between = np.empty(n, np.int64), np.empty(n)
+    rngs = [np.random.default_rng(5) for _ in range(3)]
+    _draw_pairs(rngs[0], low, high, n, got, got_between)
+    _numba_pairs(rngs[1], low, high, n, nb, nb_between)
+    npy = [(int(rngs[2].integers(low, high)), rngs[2].random()) for _ in range(n)]
+    assert got.min() >= low and got.max() < high
+    assert np.array_equal(got, nb) and np.array_equal(got_between, nb_between)
+    assert got.tolist() == [a for a, _ in npy] and got_between.tolist() == [b for _, b in npy]
+    assert rngs[0].random() == rngs[1].random() == rngs[2].random()
+    if high - low <= 11:
+        assert set(got.tolist()) == set(range(low, high))
+
+
+def test_integers_rejects_an_empty_range():
+    with pytest.raises(ValueError, match="greater than low"):
+        _draw_pairs(np.random.default_rng(0), 3, 3, 1, np.empty(1, np.int64), np.empty(1))
 
 
 @pytest.mark.parametrize("name,module,tp,shape,data", [

@@ -15,6 +15,11 @@ from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_S
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST, L_LEN, L_NJ,
                          L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
 
+# _nrt=False (Numba's option to compile without its reference counting) on every function of the
+# lane kernel: they allocate nothing (the generators draw integers with generators/draws.py, not
+# numba's allocating rng.integers), and they run once per sequence or per target step and read
+# many LaneState arrays and per-trial objects; with reference counting each such read cost two
+# calls to the atomic incref / decref (_end_sequence took 0.72 instead of 0.26 microseconds).
 @njit(cache=True, _nrt=False)
 def _apply_lane(st, l, lr):
     """kernel._apply for lane l."""
@@ -97,7 +102,7 @@ def _record_lane(st, l, rec, row, X, Y, has_t, t):
             col += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _start_sequence(net, st, l, rules, tp, data, rng, recorder, stop, n_in):
     """Begin lane l's next sequence: trace buffer check, generate, reset (kernel.run_sequence's
     prologue). Returns False if the lane's request ends here (trace buffer full)."""
@@ -122,11 +127,6 @@ def _start_sequence(net, st, l, rules, tp, data, rng, recorder, stop, n_in):
     return True
 
 
-# _nrt=False (Numba's option to compile without its reference counting; here and in the other
-# per-lane helpers, which allocate nothing): these run once per sequence or per target step and
-# read many LaneState arrays, and with reference counting each such read cost two calls to the
-# atomic incref / decref (_end_sequence took 0.72 instead of 0.26 microseconds). Functions that
-# call a generator cannot use it (numba's rng.integers allocates).
 @njit(cache=True, _nrt=False)
 def _begin(Nc, st, l, rules, L, rec_row, seq_index, n_in):
     """The rest of _start_sequence: the lane's counters and its reset."""

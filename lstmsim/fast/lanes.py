@@ -35,7 +35,6 @@ Why it is shaped this way:
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from ..logistic import _bits
@@ -94,7 +93,7 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorde
 
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path keep the inlined logistic from vectorising (1 + e^-x is never 0; same results)
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
     """The tick loop. Most ticks need no per-lane work at all (on adding, a lane needs it on one
     step in ~100: its target step), so the loop has two speeds: `quiet` ticks, run back to back
@@ -123,7 +122,6 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
                                      stops[l], n_in):
                 li[l, L_ACTIVE] = 0
                 n_done += 1
-    ykl = np.empty(K)  # one lane's outputs, for the rank rule
     n_active = 0
     for l in range(st.live.shape[0]):
         live = l < n_lanes and li[l, L_ACTIVE] == 1
@@ -190,9 +188,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
                         li[l, L_OK] = 0
                 lf[l, F_SQ] += step_sq
                 if rule == RULE_RANK:
-                    for k in range(K):
-                        ykl[k] = yk[k, l]
-                    if not _legal_on_top(J, t, ykl):
+                    if not _legal_on_top(J, t, yk[:, l]):
                         li[l, L_OK] = 0
             if learn:
                 if st.ht[l, t]:

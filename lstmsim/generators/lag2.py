@@ -14,6 +14,8 @@ last element has no target. J = Y.
 import numpy as np
 from numba import njit
 
+from .draws import integers
+
 # layout of the task-parameter vector tp
 P_P = 0  # p: the sequence has p+1 elements, the alphabet p+1 symbols
 P_VARIANT = 1  # 0: 2a (fixed middle a_1..a_{p-1}); 1: 2b (random middle)
@@ -69,7 +71,7 @@ def generate(rng, tp, X, Y, J, has_t):
     K = p + 1
     if L > X.shape[0] or X.shape[1] < K or Y.shape[1] < K:
         return -1
-    cls = rng.integers(0, 2)  # 0: x, 1: y
+    cls = integers(rng, 0, 2)  # 0: x, 1: y
     end_unit = p - 1 + cls
     random_middle = tp[P_VARIANT] != 0.0
     for t in range(L):
@@ -81,7 +83,7 @@ def generate(rng, tp, X, Y, J, has_t):
     X[0, end_unit] = 1.0
     for t in range(1, p):
         if random_middle:
-            X[t, rng.integers(0, p - 1)] = 1.0
+            X[t, integers(rng, 0, p - 1)] = 1.0
         else:
             X[t, t - 1] = 1.0
     X[p, end_unit] = 1.0

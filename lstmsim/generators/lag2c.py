@@ -24,6 +24,8 @@ buffer is shorter than that, the cap is lowered to what fits: nothing is ever wr
 import numpy as np
 from numba import njit
 
+from .draws import integers
+
 # layout of the task-parameter vector tp
 P_Q = 0  # q: number of distractors in the fixed prefix (minimal lag q+1)
 P_P = 1  # p: number of distinct distractor symbols
@@ -87,15 +89,15 @@ def generate(rng, tp, X, Y, J, has_t):
     if cap < q + tail or X.shape[1] < n_in or Y.shape[1] < 2:
         return -1
     k_max = min(K_MAX, cap - q - tail)
-    cls = rng.integers(0, 2)  # 0: x, 1: y
+    cls = integers(rng, 0, 2)  # 0: x, 1: y
     _put(X, 0, n_in, p + 1)
     _put(X, 1, n_in, p + 2 + cls)
     for t in range(2, q + 2):
-        _put(X, t, n_in, rng.integers(0, p))
+        _put(X, t, n_in, integers(rng, 0, p))
     t = q + 2
     k = 0
     while k < k_max and rng.random() < P_CONTINUE:
-        _put(X, t, n_in, rng.integers(0, p))
+        _put(X, t, n_in, integers(rng, 0, p))
         t += 1
         k += 1
     trigger = t

@@ -7,6 +7,8 @@ The target at the last step is 0.5 + (X1 + X2)/4 (adding) or X1*X2 (multiplicati
 
 from numba import njit
 
+from .draws import integers
+
 # layout of the task-parameter vector tp
 P_T = 0  # minimal length T; the length is uniform in [T, T + T//10]
 P_VALUE_LOW = 1  # values are uniform in [VALUE_LOW, 1]: -1 (adding) or 0 (multiplication)
@@ -27,7 +29,7 @@ def max_length(T):
 @njit(cache=True)
 def generate(rng, tp, X, Y, J, has_t):
     T = int(tp[P_T])
-    L = T + rng.integers(0, T // 10 + 1)
+    L = T + integers(rng, 0, T // 10 + 1)
     low = tp[P_VALUE_LOW]
     for t in range(L):
         X[t, 0] = low + (1.0 - low) * rng.random()
@@ -36,16 +38,16 @@ def generate(rng, tp, X, Y, J, has_t):
     if tp[P_END_MARKERS] != 0.0:
         X[0, 1] = -1.0
         X[L - 1, 1] = -1.0
-    first = rng.integers(0, 10)
+    first = integers(rng, 0, 10)
     half = T // 2
     if tp[P_SECOND_MARK] == 0.0:
         # the first T/2-1 positions that are not `first`: index k maps past `first`
-        k = rng.integers(0, half - 1)
+        k = integers(rng, 0, half - 1)
         second = k if k < first else k + 1
     else:
         # positions 0..T/2-2 (1-based 1..T/2-1) without `first`
         n_cand = half - 1 - (1 if first < half - 1 else 0)
-        k = rng.integers(0, n_cand)
+        k = integers(rng, 0, n_cand)
         second = k if (k < first or first >= half - 1) else k + 1
     for pos in (first, second):
         X[pos, 1] = 1.0

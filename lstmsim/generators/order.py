@@ -15,6 +15,8 @@ Target: the one-hot class vector at the last step only. J = Y.
 import numpy as np
 from numba import njit
 
+from .draws import integers
+
 # layout of the task-parameter vector tp
 P_VARIANT = 0  # 0: 6a (two relevant symbols), 1: 6b (three)
 N_PARAMS = 1
@@ -71,15 +73,15 @@ def generate(rng, tp, X, Y, J, has_t):
     K = 8 if six_b else 4
     if X.shape[0] < LEN_MAX or X.shape[1] < N_SYMBOLS or Y.shape[1] < K:
         return -1
-    L = LEN_MIN + rng.integers(0, LEN_MAX - LEN_MIN + 1)
+    L = LEN_MIN + integers(rng, 0, LEN_MAX - LEN_MIN + 1)
     p0 = -1  # 0-based positions of the relevant symbols (-1: unused)
     p1 = -1
     p2 = -1
     cls = 0
     for i in range(n_rel):
         lo, hi = RANGES_B[i] if six_b else RANGES_A[i]
-        pos = rng.integers(lo, hi + 1) - 1
-        bit = rng.integers(0, 2)
+        pos = integers(rng, lo, hi + 1) - 1
+        bit = integers(rng, 0, 2)
         cls = 2 * cls + bit
         for k in range(N_SYMBOLS):
             X[pos, k] = 0.0
@@ -104,7 +106,7 @@ def generate(rng, tp, X, Y, J, has_t):
         elif t == L - 1:
             X[t, UNIT_B] = 1.0
         else:
-            X[t, rng.integers(0, 4)] = 1.0
+            X[t, integers(rng, 0, 4)] = 1.0
     Y[L - 1, cls] = 1.0
     J[L - 1, cls] = 1.0
     has_t[L - 1] = 1

@@ -28,6 +28,8 @@ the actual next symbol (target mode 0, the spec's recommendation) or the multi-h
 import numpy as np
 from numba import njit
 
+from .draws import integers
+
 SYMBOLS = "BTPSXVE"
 N_SYMBOLS = 7
 MIN_LENGTH = 9  # e.g. B T B T X S E T E
@@ -187,7 +189,7 @@ def generate(rng, tp, data, item, X, Y, J, has_t):
     if item < 0:
         if n == 0:
             return -1
-        row = rng.integers(0, n)
+        row = integers(rng, 0, n)
     else:
         row = item
     if row >= n:

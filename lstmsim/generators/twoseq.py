@@ -20,6 +20,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .draws import integers
+
 # layout of the task-parameter vector tp
 P_T = 0  # minimal length T; the length is uniform in [T, T + T//10]
 P_N = 1  # number of informative leading elements
@@ -91,8 +93,8 @@ def generate(rng, tp, X, Y, J, has_t):
     variant = int(tp[P_VARIANT])
     if T + T // 10 > X.shape[0] or X.shape[1] < 1 or Y.shape[1] < 1:
         return -1
-    L = T + rng.integers(0, T // 10 + 1)
-    cls = rng.integers(0, 2)  # 0: class 1, 1: class 2
+    L = T + integers(rng, 0, T // 10 + 1)
+    cls = integers(rng, 0, 2)  # 0: class 1, 1: class 2
     sign = 1.0 if cls == 0 else -1.0
     noisy_info = variant == 1 or (variant == 2 and tp[P_INPUT_NOISE] != 0.0)
     for t in range(L):

@@ -25,9 +25,12 @@ Why it is shaped this way:
   On the adding problem that is one target step in ~100, so `_run` runs the ticks in between
   ("quiet" ticks: no lane at a step that needs its per-lane part) in a tight loop with no per-lane
   code at all: the inputs' gather, the generated step, one vectorised divergence test. Even so,
-  a lane's per-sequence work costs about 40% of its time on adding T=100 (~2.8 microseconds per
-  lane and sequence against ~0.8 for the trial alone; README, Speed): starting the sequence
-  (generating it, resetting its state and partials, strided per-lane stores) is half of that.
+  a lane's per-sequence work costs about a third of its time on adding T=100 (~1.9 of ~5.7
+  microseconds per lane and sequence; README, Speed): its start (generating, resetting state and
+  partials with strided per-lane stores), its end (update, log, stop window) and its target step.
+* Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no
+  reference counting of the per-trial objects a sequence start touches, which cost ~0.6
+  microseconds a sequence); the generators draw integers with generators/draws.py for that.
 * All state lives in `LaneState` arrays (lane_state.py), so a call can return in the middle of
   other lanes' sequences (when one lane's request is done) and the next call resumes them exactly.
   The per-lane sequence work is lane_steps.py; this module is the tick loop.

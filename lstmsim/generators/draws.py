@@ -6,7 +6,7 @@ allocation makes every function that generates a sequence, and everything that c
 numba's reference counting; in the lane kernel (fast/lanes.py) that counting cost ~0.6 of the
 ~7 microseconds each lane spent per adding sequence (an increment and a decrement for every
 per-trial object handed to the sequence start). With this function the generators allocate
-nothing, so the lane kernel compiles with `_nrt=False` throughout.
+nothing, so the lane kernel's tick loop and per-lane code compile with `_nrt=False`.
 
 Same draws, same stream: the body is numba's own (which is NumPy's: Lemire's method on the bit
 generator's buffered 32-bit output for ranges below 2^32, on 64-bit output above), calling the

@@ -16,10 +16,11 @@ from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAS
                          L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
 
 # _nrt=False (Numba's option to compile without its reference counting) on every function here
-# and on the tick loop (lanes._run): they allocate nothing (the generators draw integers with generators/draws.py, not
-# numba's allocating rng.integers), and they run once per sequence or per target step and read
-# many LaneState arrays and per-trial objects; with reference counting each such read cost two
-# calls to the atomic incref / decref (_end_sequence took 0.72 instead of 0.26 microseconds).
+# and on the tick loop (lanes._run): they allocate nothing (the generators draw integers with
+# generators/draws.py, not numba's allocating rng.integers), and they run once per sequence or
+# per target step and read many LaneState arrays and per-trial objects; with reference counting
+# each such read cost two calls to the atomic incref / decref (_end_sequence took 0.72 instead of
+# 0.26 microseconds).
 @njit(cache=True, _nrt=False)
 def _apply_lane(st, l, lr):
     """kernel._apply for lane l."""

@@ -1,4 +1,4 @@
-"""`integers(rng, low, high)`: rng.integers(low, high) for the compiled generators, without an array.
+"""`integers(rng, low, high)`: rng.integers(low, high) for the compiled generators, no array.
 
 Why not rng.integers: numba's Generator.integers with no size draws into a new one-element array
 (numba.np.random.random_methods.random_bounded_uint64_fill) and returns its element. That one

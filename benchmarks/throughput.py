@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from common import best_of, cpu_name
+from common import cpu_name
 
 from lstmsim import config
 from lstmsim.runner import run_config

@@ -110,7 +110,7 @@ def run_sequence(net, sc, X, Y, J, has_t, L, lr, learn, update_mode, reset, rule
     a, b, nt = sc.a, sc.b, sc.net
     s, yc, yin, yout, yh, yk = sc.s, sc.yc, sc.yin, sc.yout, sc.yh, sc.yk
     gc, gp, hs, hp, fin, fout, fh = sc.gc, sc.gp, sc.hs, sc.hp, sc.fin, sc.fout, sc.fh
-    ek, dc, es, P_c, P_in, dW_h, dW_o = sc.ek, sc.dc, sc.es, sc.P_c, sc.P_in, sc.dW_h, sc.dW_o
+    P_c, P_in, dW_h, dW_o = sc.P_c, sc.P_in, sc.dW_h, sc.dW_o
     a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
     r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
 

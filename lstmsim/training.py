@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from .kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_SEQUENCE, UPDATE_STEP,
-                     make_scratch, rec_width)
+                     rec_width)
 from .network import InitSpec, build, weight_count
 from .fast.single import make_fast_scratch, run_chunk_fast
 from .task_kinds import TASK_KINDS
 from .topology import Topology, parse_blocks
 from .train_loop import (EVENT_DONE, STOP_NONE, STOP_NSEQ, STOP_ST3, Rules, new_log, new_recorder,
-                         new_stop_state, run_chunk)
+                         new_stop_state)
 
 UPDATE_MODES = {"sequence": UPDATE_SEQUENCE, "step": UPDATE_STEP, "delayed": UPDATE_DELAYED}
 STOP_KINDS = {"none": STOP_NONE, "test": STOP_NONE, "st3": STOP_ST3, "nseq": STOP_NSEQ}

@@ -76,7 +76,7 @@ def variant_forward(net, X, W_h=None, W_o=None, reset=0.0, held=None):
     """Forward pass of lstmsim.models.variants.VNet (layout in that module's doc)."""
     W_h = (net.W_h if W_h is None else W_h) * net.M_h
     W_o = (net.W_o if W_o is None else W_o) * net.M_o
-    n_in, Nc, C, H = net.n_in, net.n_cells, net.n_blocks, net.n_hidden
+    Nc, C, H = net.n_cells, net.n_blocks, net.n_hidden
     D = net.n_src
     blk = np.asarray(net.blk)
     r_in, r_out, r_h, r_f = Nc, Nc + C, Nc + 2 * C, Nc + 2 * C + H

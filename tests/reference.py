@@ -103,7 +103,7 @@ def forward(net, X, reset=0.0, W_h=None, W_o=None, held=None):
     dtype = np.result_type(Wh, Wo, np.float64)
     X = np.asarray(X, dtype=np.float64)
     L = X.shape[0]
-    Nc, C, H, K = lay.Nc, lay.C, lay.H, lay.K
+    Nc, C, H = lay.Nc, lay.C, lay.H
     blk = lay.blk
 
     out = {k: [] for k in ("a", "b", "net_c", "net_in", "net_out", "net_h", "net_k",

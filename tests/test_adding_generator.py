@@ -31,7 +31,7 @@ def test_adding_sequences(T):
     lengths = np.array([s[0] for s in seqs])
     assert lengths.min() == T and lengths.max() == T + T // 10  # both ends inclusive
     assert len(np.unique(lengths)) == T // 10 + 1
-    firsts, seconds = [], []
+    firsts = []
     for L, X, Y, J, h in seqs:
         marked = np.flatnonzero(X[:, 1] == 1.0)
         assert len(marked) == 2

@@ -31,7 +31,7 @@ from lstmsim.models import describe  # noqa: E402
 from lstmsim.models.rnn import (LEARN_ELMAN, RNN, RNNTopology, build_rnn, make_rnn_scratch,  # noqa: E402
                                 rnn_weight_count, run_chunk_rnn, run_sequence_rnn)
 from lstmsim.network import Net  # noqa: E402
-from lstmsim.train_loop import (EVENT_STOP, Rules, STOP_ST3, new_log, new_recorder,  # noqa: E402
+from lstmsim.train_loop import (EVENT_STOP, STOP_ST3, new_log, new_recorder,  # noqa: E402
                                 new_stop_state, run_chunk)
 from lstmsim.training import Training  # noqa: E402
 

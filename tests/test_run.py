@@ -3,12 +3,9 @@
 import json
 
 import numpy as np
-import pytest
 
 import lstmsim
 from lstmsim import config
-from lstmsim.runner import train
-from lstmsim.progress import Display
 from lstmsim.training import Training
 
 SMALL = dict(T=20, max_sequences=3000, test_size=200, progress="none")

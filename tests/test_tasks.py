@@ -3,7 +3,6 @@ the success / stop criteria on hand-made numbers, the sequential construction of
 one-line errors for bad task keys. (The generators' statistics are in test_generators.py.)
 """
 
-import math
 import subprocess
 import sys
 from pathlib import Path

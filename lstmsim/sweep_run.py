@@ -29,8 +29,7 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
     lanes: trials of one setting that run together in one process, one per SIMD lane of the lane
     kernel (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone). `auto`:
     a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch;
-    1: every trial on its own. Trials of nets with more sources than the lane kernel takes
-    (fast/unrolled.MAX_SOURCES: Exps. 2a-2c) always run on their own."""
+    1: every trial on its own."""
     results: dict[int, dict] = {}
     for i, t in enumerate(plan.trials):
         done = completed_summary(plan, t)
@@ -66,8 +65,6 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
 def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) -> list[list[int]]:
     """The unfinished trials (indices into plan.trials) in groups that run together: trials of one
     setting, in plan order; groups of one run as single trials."""
-    from .fast.unrolled import MAX_SOURCES
-
     by_setting: dict[int, list[int]] = {}
     for i in todo:
         by_setting.setdefault(plan.trials[i].setting, []).append(i)
@@ -77,8 +74,6 @@ def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) ->
         lstm_1997 = (cfg.get("model", "lstm") == "lstm" and not cfg.get("forget_gate")
                      and not cfg.get("peepholes") and cfg.get("gradient", "truncated") == "truncated")
         if not lstm_1997:  # issue 8's models have their own loops: no lane kernel
-            size = 1
-        elif _n_sources(plan.settings[si]) > MAX_SOURCES:  # its lane kernel: too long to compile
             size = 1
         elif lanes == "auto":
             size = min(MAX_LANES, -(-len(members) // max(1, int(workers))))
@@ -90,13 +85,6 @@ def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) ->
     # the longest trials first (sequence length of the setting), so that no worker is left with one
     batches.sort(key=lambda b: -_length_of(plan, b[0]))
     return [sorted(b) for b in batches]
-
-
-def _n_sources(setting) -> int:
-    """Sources of the setting's net (its topology at the start of a trial)."""
-    from .training import topology_of
-
-    return topology_of(config_mod.load(setting.task, {**setting.overrides, "seed": 0})).n_sources
 
 
 def _length_of(plan: Plan, i: int) -> float:

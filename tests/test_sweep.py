@@ -337,27 +337,3 @@ def test_unreachable_scheduler_gives_one_line_and_exit_2(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in lines[0]
     assert not any(tmp_path.iterdir()) and time.monotonic() - t0 < 30
-
-
-# ---- which trials share a lane kernel ----------------------------------------------------------
-def test_nets_too_big_for_the_lane_kernel_run_their_trials_alone(tmp_path):
-    """Trials of one setting share a lane kernel, except on nets with more sources than
-    fast/unrolled.MAX_SOURCES (Exp. 2a at the paper's p = 100: 105), whose lane kernel would take
-    minutes to hours to compile: those run alone, with lanes=auto and with an explicit count."""
-    from lstmsim.fast.unrolled import MAX_SOURCES
-    from lstmsim.sweep_run import _n_sources, make_batches
-
-    settings = make_settings(["adding"], [], {}, 3) + make_settings(["lag2a"], [("p", [4, 100])],
-                                                                    {}, 3)
-    plan = make_plan(settings, 0, str(tmp_path))
-    sizes = {(s.task, s.resolved.get("p")): _n_sources(s) for s in plan.settings}
-    assert sizes == {("adding", None): 11, ("lag2a", 4): 9, ("lag2a", 100): 105}
-    assert max(sizes[("adding", None)], sizes[("lag2a", 4)]) <= MAX_SOURCES < sizes[("lag2a", 100)]
-    for lanes in ("auto", 8):
-        batches = make_batches(plan, list(range(len(plan.trials))), 1, lanes)
-        by_setting = {}
-        for b in batches:
-            key = plan.settings[plan.trials[b[0]].setting]
-            assert {plan.trials[i].setting for i in b} == {plan.trials[b[0]].setting}
-            by_setting.setdefault((key.task, key.resolved.get("p")), []).append(len(b))
-        assert by_setting == {("adding", None): [3], ("lag2a", 4): [3], ("lag2a", 100): [1, 1, 1]}

@@ -31,15 +31,6 @@ from numba.extending import overload
 
 from ..logistic import logistic
 
-# The lane kernel is for nets of at most this many sources (inputs, cells, gates, hidden units and
-# the bias; the adding, multiplication, Reber, temporal-order and two-sequence nets have 11-21).
-# Its code is written out term by term, and Numba's compile time grows steeply with a function's
-# length: for Exp. 2a's 105 sources it took ~7 minutes (a test of tests/test_fast.py in CI); for
-# Exp. 2c at p = 1000 it would take hours. Sweeps run the trials of bigger nets alone
-# (sweep_run.make_batches), through the single-trial loop, whose step has a loop form for them
-# (step_code.py).
-MAX_SOURCES = 32
-
 
 def make_spec(net, n_lanes: int) -> tuple:
     """The compile-time description of a topology and a lane count, as tuple lengths."""

@@ -131,7 +131,11 @@ CASES = [  # (task, overrides, sequences): several topologies, tasks and update 
     ("adding", dict(T=20, hidden_units=2, blocks="1,2"), 200),
     ("adding", dict(T=20, window=20, beta=0.5, threshold=0.9), 400),  # the stop rule fires
 ]
-IDS = [f"{t}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for t, o, _ in CASES]
+def _ids(cases):
+    return [f"{t}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for t, o, _ in cases]
+
+
+IDS = _ids(CASES)
 
 
 @pytest.mark.parametrize("task,over,n", CASES, ids=IDS)
@@ -194,9 +198,7 @@ def _run_lanes(cfgs, n, chunks):
 LANE_CASES = [CASES[i] for i in (0, 1, 3)] + [("lag2a", dict(p=4), 200), CASES[7]]
 
 
-@pytest.mark.parametrize("task,over,n", LANE_CASES,
-                         ids=[f"{t}-{'-'.join(f'{k}={v}' for k, v in o.items())}"
-                              for t, o, _ in LANE_CASES])
+@pytest.mark.parametrize("task,over,n", LANE_CASES, ids=_ids(LANE_CASES))
 def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
     from lstmsim.training import Training
 

@@ -284,7 +284,7 @@ def main(argv):
           f"= {alone / fast[0]:.2f} x the fast loop: the ceiling of the lane design on this machine")
 
     if "cores" not in skip:
-        print("\n3. two cores (two processes, each the lane run of 2.; wall time)")
+        print("\n3. two cores (two processes, each the lane run of 2.; wall time, then CPU time)")
         # long enough (a few seconds) that start-up skew does not matter
         (one, two), (one_cpu, two_cpu) = two_processes(int(opts.get("cores_sequences", 20 * m)),
                                                        n_lanes, repeats)

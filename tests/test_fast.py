@@ -131,6 +131,8 @@ CASES = [  # (task, overrides, sequences): several topologies, tasks and update 
     ("adding", dict(T=20, hidden_units=2, blocks="1,2"), 200),
     ("adding", dict(T=20, window=20, beta=0.5, threshold=0.9), 400),  # the stop rule fires
 ]
+
+
 def _ids(cases):
     return [f"{t}-{'-'.join(f'{k}={v}' for k, v in o.items())}" for t, o, _ in cases]
 

@@ -194,10 +194,42 @@ def _run_lanes(cfgs, n, chunks):
     return trs, [events for events, _ in out]
 
 
-# Exp. 2a at p = 4 (9 sources) in place of the preset's p = 100: the same generated code with
-# all of 2a's topology options (no output gates, g1, identity h, B connectivity), whose lane
-# kernel compiles in ~45 s instead of ~7-9 minutes for 105 sources (the suite's slowest test)
-LANE_CASES = [CASES[i] for i in (0, 1, 3)] + [("lag2a", dict(p=4), 200), CASES[7]]
+# Nets of up to unrolled.UNROLL_MAX_SOURCES sources get the written-out lane step (unrolled.py),
+# bigger ones the looped one (looped.py); each form with 2a's topology options (no output gates,
+# g1, identity h, B connectivity: p = 4 has 9 sources, the preset's p = 100 has 105; grow=false so
+# that the cell learns from the start) and with output gates, g2, h, hidden units and blocks of
+# two cells (Reber; adding with 8 blocks of 2 and a hidden unit: 36 sources)
+LANE_CASES = [CASES[i] for i in (0, 1, 3)] + [
+    ("lag2a", dict(p=4), 200), CASES[7], ("lag2a", dict(grow=False), 200),
+    ("adding", dict(T=20, blocks="8x2", hidden_units=1), 200)]
+
+
+def test_lane_cases_cover_both_forms_of_the_step():
+    from lstmsim.fast import unrolled
+    from lstmsim.training import topology_of
+
+    sources = [topology_of(config.load(t, dict(o))).n_sources for t, o, _ in LANE_CASES]
+    assert min(sources) <= unrolled.UNROLL_MAX_SOURCES < max(sources), sources
+    looped = {t for (t, _, _), d in zip(LANE_CASES, sources) if d > unrolled.UNROLL_MAX_SOURCES}
+    assert looped == {"lag2a", "adding"}, sources
+
+
+def test_the_spec_type_holds_every_size_of_the_net():
+    from numba import typeof
+
+    from lstmsim.fast import unrolled
+    from lstmsim.training import Training
+
+    for task, over in (("lag2c", dict(p=1000, q=1000)), ("adding", dict(blocks="1,2,3",
+                                                                        hidden_units=10))):
+        net = Training(config.load(task, dict(progress="none", **over))).net
+        spec = unrolled.make_spec(net, 16)
+        want = dict(n_in=net.n_in, sizes=[list(net.blk).count(j) for j in range(net.n_blocks)],
+                    H=net.n_hidden, K=net.n_out, out_gates=int(net.out_gates),
+                    g1=int(net.g_kind), h_id=int(net.h_kind), NL=16)
+        assert unrolled.dims_from_spec(spec) == want
+        assert unrolled._dims_from_type(typeof(spec)) == want
+        assert len(str(typeof(spec))) < 700  # not one tuple element per input line
 
 
 @pytest.mark.parametrize("task,over,n", LANE_CASES, ids=_ids(LANE_CASES))

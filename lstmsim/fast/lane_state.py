@@ -30,7 +30,7 @@ class LaneState(NamedTuple):
     per-tick code works on Z with literal offsets); the others are plain arrays."""
 
     Z: np.ndarray  # flat: row k of unrolled.layout at Z[k * NL : (k + 1) * NL]
-    spec: tuple  # unrolled.make_spec: the topology and NL as tuple lengths (a Numba type)
+    spec: tuple  # unrolled.make_spec: the topology and NL, held by its Numba type
     W: np.ndarray  # (R, D, NL) weights into the hidden layer
     Wo: np.ndarray  # (K, Do, NL)
     a: np.ndarray  # (D, NL) sources a(t)

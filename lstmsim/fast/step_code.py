@@ -22,7 +22,7 @@ partials get u_c * a_d added once per step. The results are the same bits (tests
 
 `forward(spec, Z, W_o)` (returns 0.0, or nan if an output or a cell state is not finite),
 `partials(spec, Z)` and `shift(spec, Z)` (activations -> next step's sources) are compiled per
-topology: `spec` is `unrolled.make_spec(net, 1)` (sizes as tuple lengths), so each topology is
+topology: `spec` is `unrolled.make_spec(net, 1)` (sizes held by its type), so each topology is
 its own Numba type and gets its own generated implementation, cached like any other kernel.
 """
 
@@ -32,14 +32,7 @@ import numpy as np
 from numba import njit
 from numba.extending import overload
 
-from .unrolled import _blocks, _dims_from_type, build
-
-
-# Nets with more sources than this (Exps. 2a/2b: 100 input lines) get loops over the sources
-# instead of written-out sums: Numba's compile time grows steeply with the length of a function
-# (3 minutes and 2.5 GB for the 105 sources of Exp. 2a written out), and their steps are long
-# anyway, so the loop costs little.
-UNROLL_MAX_SOURCES = 32
+from .unrolled import UNROLL_MAX_SOURCES, _blocks, _dims_from_type, build
 
 
 def _sizes(dims):

@@ -20,8 +20,10 @@ starts at 0.0 and adds its terms in the reference order, each unit uses `logisti
 results are the same bits (tests/test_fast.py).
 
 `tick(spec, Z)`, `partials(spec, Z)` and `shift(spec, Z)` are compiled per topology: `spec` is a
-tuple of tuples whose lengths are the sizes (see `make_spec`), so each topology and lane count is
+tuple of tuples whose type holds the sizes (see `make_spec`), so each topology and lane count is
 its own Numba type and gets its own generated implementation (cached like any other kernel).
+Nets with more than UNROLL_MAX_SOURCES sources get looped.py's code for the tick and the partials
+instead: written out, their sums made the code too long to compile in reasonable time.
 """
 
 from __future__ import annotations
@@ -31,33 +33,62 @@ from numba.extending import overload
 
 from ..logistic import logistic
 
+# Nets with more sources than this (Exps. 2a-2c: 100 and more input lines) get loops over the
+# sources instead of written-out sums, in the lane step (looped.py) and in one trial's step
+# (step_code.py): Numba's compile time grows steeply with the length of a function (3 minutes and
+# 2.5 GB for one trial's step of Exp. 2a written out, 7-9 minutes for its lane step), and their
+# steps are long anyway, so the loops cost little.
+UNROLL_MAX_SOURCES = 32
+
+
+def _size(n: int) -> tuple:
+    """n as a small tuple type: one tuple per decimal digit, of that digit's length (1004 ->
+    ((0,), (), (), (0, 0, 0, 0))). Not a tuple of length n: Numba passes the spec by value through
+    every function of the kernels, and LLVM's compile time grew steeply with such long tuples
+    (the lane kernel for Exp. 2c at p = 1000, 1,004 inputs: 282 s with a tuple of length n, 36 s
+    with this; the one-trial kernel of Exp. 2a: ~70 s, then 44-51 s)."""
+    return tuple((0,) * int(d) for d in str(int(n)))
+
+
+def _read_size(t) -> int:
+    """The n of _size(n), from the tuple or from its Numba type."""
+    digits = t.types if isinstance(t, types.BaseTuple) else t
+    return int("".join(str(_count(d)) for d in digits))
+
 
 def make_spec(net, n_lanes: int) -> tuple:
-    """The compile-time description of a topology and a lane count, as tuple lengths."""
+    """The compile-time description of a topology and a lane count, as a tuple whose type holds
+    the sizes (see _size): inputs, each block's cells, hidden units, outputs, output gates (0/1),
+    g and h kinds (0/1), lanes."""
     blk = [int(b) for b in net.blk]
     sizes = [blk.count(j) for j in range(net.n_blocks)]
-    z = lambda n: (0,) * int(n)  # noqa: E731
-    return (z(net.n_in), tuple(z(s) for s in sizes), z(net.n_hidden), z(net.n_out),
-            z(net.out_gates), z(net.g_kind), z(net.h_kind), z(n_lanes))
+    return (_size(net.n_in), tuple(_size(s) for s in sizes), _size(net.n_hidden),
+            _size(net.n_out), _size(net.out_gates), _size(net.g_kind), _size(net.h_kind),
+            _size(n_lanes))
 
 
 def _count(t) -> int:
+    if isinstance(t, tuple):
+        return len(t)
     return t.count if isinstance(t, types.UniTuple) else len(t.types)
+
+
+def _dims(parts) -> dict:
+    n_in, blocks, H, K, out_gates, g1, h_id, NL = (
+        parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7])
+    return dict(n_in=_read_size(n_in), sizes=[_read_size(b) for b in blocks], H=_read_size(H),
+                K=_read_size(K), out_gates=_read_size(out_gates), g1=_read_size(g1),
+                h_id=_read_size(h_id), NL=_read_size(NL))
 
 
 def _dims_from_type(spec):
     ts = spec.types
-    n_in = _count(ts[0])
-    sizes = [_count(b) for b in ts[1].types] if not isinstance(ts[1], types.UniTuple) \
-        else [_count(ts[1].dtype)] * ts[1].count
-    return dict(n_in=n_in, sizes=sizes, H=_count(ts[2]), K=_count(ts[3]), out_gates=_count(ts[4]),
-                g1=_count(ts[5]), h_id=_count(ts[6]), NL=_count(ts[7]))
+    blocks = ts[1].types if isinstance(ts[1], types.BaseTuple) else ()
+    return _dims(ts[:1] + (blocks,) + ts[2:])
 
 
 def dims_from_spec(spec):
-    return dict(n_in=len(spec[0]), sizes=[len(b) for b in spec[1]], H=len(spec[2]),
-                K=len(spec[3]), out_gates=len(spec[4]), g1=len(spec[5]), h_id=len(spec[6]),
-                NL=len(spec[7]))
+    return _dims(spec)
 
 
 def layout(dims: dict) -> dict:
@@ -72,7 +103,8 @@ def layout(dims: dict) -> dict:
     for name, n in (("W", R * D), ("Wo", K * Do), ("A", D), ("B", Do), ("S", Nc),
                     ("P", 2 * Nc * D), ("yin", C), ("fin", C), ("yout", C), ("fout", C),
                     ("gc", Nc), ("gp", Nc), ("hs", Nc), ("hp", Nc), ("yc", Nc), ("yh", H),
-                    ("fh", H), ("yk", K), ("bad", 1)):
+                    ("fh", H), ("yk", K), ("bad", 1),
+                    ("net", R), ("out", K), ("u", 2 * Nc)):  # running sums of looped.py
         rows[name] = pos
         pos += n
     rows["_total"] = pos
@@ -224,7 +256,13 @@ _SOURCES = {"tick": _source_tick, "partials": _source_partials, "shift": _source
 
 
 def _compile(kind: str, spec_type):
-    return build("unrolled", _SOURCES, kind, spec_type)
+    from . import looped  # (it imports this module)
+
+    dims = _dims_from_type(spec_type)
+    if layout(dims)["D"] <= UNROLL_MAX_SOURCES or kind == "shift":
+        return build("unrolled", _SOURCES, kind, spec_type)
+    return build("looped", {"tick": looped.source_tick, "partials": looped.source_partials},
+                 kind, spec_type)
 
 
 def tick(spec, Z):

@@ -16,8 +16,8 @@ from . import report as report_mod
 from .errors import UserError
 from .executors import open_executor
 from .sweep_display import SweepDisplay
-from .sweep_plan import (MAX_LANES, Plan, SweepResult, Trial, completed_summary, resumable,
-                         trial_overrides)
+from .sweep_plan import (LANES_MAX_OUTPUT_WEIGHTS, MAX_LANES, Plan, SweepResult, Trial,
+                         completed_summary, resumable, trial_overrides)
 from .trial import PROGRESS_FILE, run_trial
 
 
@@ -28,8 +28,9 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
 
     lanes: trials of one setting that run together in one process, one per SIMD lane of the lane
     kernel (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone). `auto`:
-    a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch;
-    1: every trial on its own."""
+    a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch,
+    except on nets with more than LANES_MAX_OUTPUT_WEIGHTS output weights (Exps. 2a/2b), whose
+    trials run alone, faster; 1: every trial on its own."""
     results: dict[int, dict] = {}
     for i, t in enumerate(plan.trials):
         done = completed_summary(plan, t)
@@ -75,6 +76,8 @@ def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) ->
                      and not cfg.get("peepholes") and cfg.get("gradient", "truncated") == "truncated")
         if not lstm_1997:  # issue 8's models have their own loops: no lane kernel
             size = 1
+        elif lanes == "auto" and _output_weights(plan.settings[si]) > LANES_MAX_OUTPUT_WEIGHTS:
+            size = 1
         elif lanes == "auto":
             size = min(MAX_LANES, -(-len(members) // max(1, int(workers))))
         else:
@@ -85,6 +88,14 @@ def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) ->
     # the longest trials first (sequence length of the setting), so that no worker is left with one
     batches.sort(key=lambda b: -_length_of(plan, b[0]))
     return [sorted(b) for b in batches]
+
+
+def _output_weights(setting) -> int:
+    """Weights into the output units of the setting's net (its topology at a trial's start)."""
+    from .training import topology_of
+
+    topo = topology_of(config_mod.load(setting.task, {**setting.overrides, "seed": 0}))
+    return topo.n_out * topo.n_out_sources
 
 
 def _length_of(plan: Plan, i: int) -> float:

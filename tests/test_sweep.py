@@ -337,3 +337,27 @@ def test_unreachable_scheduler_gives_one_line_and_exit_2(tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in lines[0]
     assert not any(tmp_path.iterdir()) and time.monotonic() - t0 < 30
+
+
+# ---- which trials share a lane kernel ----------------------------------------------------------
+def test_lanes_auto_runs_trials_of_nets_with_big_output_layers_alone(tmp_path):
+    """With lanes=auto the trials of one setting share a lane kernel, except on nets with more
+    output weights than LANES_MAX_OUTPUT_WEIGHTS (Exp. 2a at p = 100: 101 x 103), where the lanes
+    ran slower than the trials alone; an explicit lane count is still obeyed."""
+    from lstmsim.sweep_plan import LANES_MAX_OUTPUT_WEIGHTS
+    from lstmsim.sweep_run import _output_weights, make_batches
+
+    settings = make_settings(["adding"], [], {}, 3) + make_settings(["lag2a"], [("p", [4, 100])],
+                                                                    {}, 3)
+    plan = make_plan(settings, 0, str(tmp_path))
+    sizes = {(s.task, s.resolved.get("p")): _output_weights(s) for s in plan.settings}
+    assert sizes == {("adding", None): 7, ("lag2a", 4): 5 * 7, ("lag2a", 100): 101 * 103}
+    assert sizes[("lag2a", 4)] <= LANES_MAX_OUTPUT_WEIGHTS < sizes[("lag2a", 100)]
+    for lanes, big in (("auto", [1, 1, 1]), (8, [3])):
+        batches = make_batches(plan, list(range(len(plan.trials))), 1, lanes)
+        by_setting = {}
+        for b in batches:
+            key = plan.settings[plan.trials[b[0]].setting]
+            assert {plan.trials[i].setting for i in b} == {plan.trials[b[0]].setting}
+            by_setting.setdefault((key.task, key.resolved.get("p")), []).append(len(b))
+        assert by_setting == {("adding", None): [3], ("lag2a", 4): [3], ("lag2a", 100): big}

@@ -10,8 +10,10 @@ sums live in rows of Z (`net`, `out`, `u` in unrolled.layout) instead of registe
 
 What that costs (8 lanes against one trial alone, /tmp scratch measurements of 2026-11-26): Exp.
 2c at p = 50, 1.62 x (the written-out form: 1.77-1.97 x); p = 100, 1.80 x; p = 1000, 1.63 x.
-Exp. 2a, 1.02 x: its 101 outputs have targets at every step, so each lane's backward pass and
-output-weight update (scalar, per lane) dominate either way.
+Exp. 2a, 1.02 x, then 0.49 x once the one-trial loop summed its outputs side by side
+(step_code.OUTPUT_CHAINS): its 101 outputs have targets at every step, so each lane's backward
+pass and output-weight update (scalar, per lane, strided across lanes) dominate; sweeps with
+lanes=auto run such nets' trials alone (sweep_plan.LANES_MAX_OUTPUT_WEIGHTS).
 
 Same bits as the reference: each sum starts at 0.0 and adds its terms in source order (the order
 of the loop over sources), each unit uses `logistic.logistic`, each partial gets u_c * a_d once per

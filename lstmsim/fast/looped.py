@@ -22,7 +22,7 @@ step (tests/test_fast.py runs Exp. 2a's net and a 36-source adding net through t
 
 from __future__ import annotations
 
-from .unrolled import _blocks, layout
+from .unrolled import _blocks, layout, units
 
 
 # Rows summed per loop over the sources. Exp. 2a's tick (8 lanes; 101 output rows, 103 sources):
@@ -70,9 +70,7 @@ def source_tick(dims) -> str:
     """def f(spec, Z): the forward step of every lane (kernel.run_sequence, stages 1-3)."""
     ly, NL, z = _rows(dims)
     n_in, H, K = dims["n_in"], dims["H"], dims["K"]
-    Nc, C, D, R, Do = ly["Nc"], ly["C"], ly["D"], ly["R"], ly["Do"]
-    blk = _blocks(dims["sizes"])
-    r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+    Nc, D, R, Do = ly["Nc"], ly["D"], ly["R"], ly["Do"]
     out = ["def f(spec, Z):"]
     put = out.append
     # net inputs: net[r] = 0.0, then += W[r, d] * a[d] for d in source order
@@ -80,45 +78,10 @@ def source_tick(dims) -> str:
     # gates, cells, hidden units: as unrolled.py, one line each
     put(f"    for l in range({NL}):")
     body = "        "
-    for j in range(C):
-        put(f"{body}yin{j} = logistic({z('net', r_in + j)})")
-        put(f"{body}{z('yin', j)} = yin{j}")
-        put(f"{body}{z('fin', j)} = yin{j} * (1.0 - yin{j})")
-        if dims["out_gates"]:
-            put(f"{body}yout{j} = logistic({z('net', r_out + j)})")
-            put(f"{body}{z('yout', j)} = yout{j}")
-            put(f"{body}{z('fout', j)} = yout{j} * (1.0 - yout{j})")
-        else:
-            put(f"{body}yout{j} = 1.0")
-            put(f"{body}{z('yout', j)} = 1.0")
-            put(f"{body}{z('fout', j)} = 0.0")
+    units(lambda line: put(body + line), dims, z, lambda r: z("net", r))
     for c in range(Nc):
-        j = blk[c]
-        put(f"{body}fc{c} = logistic({z('net', c)})")
-        if dims["g1"]:
-            put(f"{body}gc{c} = fc{c}")
-            put(f"{body}{z('gp', c)} = fc{c} * (1.0 - fc{c})")
-        else:
-            put(f"{body}gc{c} = 4.0 * fc{c} - 2.0")
-            put(f"{body}{z('gp', c)} = 4.0 * fc{c} * (1.0 - fc{c})")
-        put(f"{body}{z('gc', c)} = gc{c}")
-        put(f"{body}s{c} = {z('S', c)} + yin{j} * gc{c}")  # the constant error carousel
-        put(f"{body}{z('S', c)} = s{c}")
-        if dims["h_id"]:
-            put(f"{body}hs{c} = s{c}")
-            put(f"{body}{z('hp', c)} = 1.0")
-        else:
-            put(f"{body}fs{c} = logistic(s{c})")
-            put(f"{body}hs{c} = 2.0 * fs{c} - 1.0")
-            put(f"{body}{z('hp', c)} = 2.0 * fs{c} * (1.0 - fs{c})")
-        put(f"{body}{z('hs', c)} = hs{c}")
-        put(f"{body}yc{c} = yout{j} * hs{c}")
-        put(f"{body}{z('yc', c)} = yc{c}")
         put(f"{body}{z('B', n_in + c)} = yc{c}")
     for i in range(H):
-        put(f"{body}yh{i} = logistic({z('net', r_h + i)})")
-        put(f"{body}{z('yh', i)} = yh{i}")
-        put(f"{body}{z('fh', i)} = yh{i} * (1.0 - yh{i})")
         put(f"{body}{z('B', n_in + Nc + i)} = yh{i}")
     put(f"{body}{z('B', Do - 1)} = 1.0")
     # the output layer's sources b = (inputs, cell outputs, hidden units, 1): the inputs copied

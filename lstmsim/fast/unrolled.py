@@ -119,28 +119,20 @@ def _blocks(sizes):
     return blk
 
 
-def _source_tick(dims) -> str:
-    """def f(spec, Z): the forward step of every lane (kernel.run_sequence, stages 1-3)."""
-    ly = layout(dims)
-    n_in, H, K, NL = dims["n_in"], dims["H"], dims["K"], dims["NL"]
-    Nc, C, D, R, Do = ly["Nc"], ly["C"], ly["D"], ly["R"], ly["Do"]
+def units(put, dims, z, net):
+    """Lines (for inside a loop over lanes l) that compute every gate, cell and hidden unit of one
+    lane from its net inputs `net(r)` (an expression per row r) and store them in Z's rows; they
+    leave the locals yout{j}, s{c}, yc{c}, yh{i} for the output layer. Shared by both forms of
+    the lane step (this module and looped.py)."""
+    Nc, C = sum(dims["sizes"]), len(dims["sizes"])
     blk = _blocks(dims["sizes"])
-    z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
     r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
-    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
-    put = lambda s: out.append("        " + s)  # noqa: E731
-    for d in range(D):
-        put(f"a{d} = {z('A', d)}")
-    for r in range(R):  # net inputs, each summed in source order from 0.0
-        put(f"n{r} = 0.0")
-        for d in range(D):
-            put(f"n{r} += {z('W', r * D + d)} * a{d}")
     for j in range(C):
-        put(f"yin{j} = logistic(n{r_in + j})")
+        put(f"yin{j} = logistic({net(r_in + j)})")
         put(f"{z('yin', j)} = yin{j}")
         put(f"{z('fin', j)} = yin{j} * (1.0 - yin{j})")
         if dims["out_gates"]:
-            put(f"yout{j} = logistic(n{r_out + j})")
+            put(f"yout{j} = logistic({net(r_out + j)})")
             put(f"{z('yout', j)} = yout{j}")
             put(f"{z('fout', j)} = yout{j} * (1.0 - yout{j})")
         else:
@@ -149,7 +141,7 @@ def _source_tick(dims) -> str:
             put(f"{z('fout', j)} = 0.0")
     for c in range(Nc):
         j = blk[c]
-        put(f"fc{c} = logistic(n{c})")
+        put(f"fc{c} = logistic({net(c)})")
         if dims["g1"]:
             put(f"gc{c} = fc{c}")
             put(f"{z('gp', c)} = fc{c} * (1.0 - fc{c})")
@@ -169,10 +161,27 @@ def _source_tick(dims) -> str:
         put(f"{z('hs', c)} = hs{c}")
         put(f"yc{c} = yout{j} * hs{c}")
         put(f"{z('yc', c)} = yc{c}")
-    for i in range(H):
-        put(f"yh{i} = logistic(n{r_h + i})")
+    for i in range(dims["H"]):
+        put(f"yh{i} = logistic({net(r_h + i)})")
         put(f"{z('yh', i)} = yh{i}")
         put(f"{z('fh', i)} = yh{i} * (1.0 - yh{i})")
+
+
+def _source_tick(dims) -> str:
+    """def f(spec, Z): the forward step of every lane (kernel.run_sequence, stages 1-3)."""
+    ly = layout(dims)
+    n_in, H, K, NL = dims["n_in"], dims["H"], dims["K"], dims["NL"]
+    Nc, D, R, Do = ly["Nc"], ly["D"], ly["R"], ly["Do"]
+    z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
+    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
+    put = lambda s: out.append("        " + s)  # noqa: E731
+    for d in range(D):
+        put(f"a{d} = {z('A', d)}")
+    for r in range(R):  # net inputs, each summed in source order from 0.0
+        put(f"n{r} = 0.0")
+        for d in range(D):
+            put(f"n{r} += {z('W', r * D + d)} * a{d}")
+    units(put, dims, z, lambda r: f"n{r}")
     bvals = [f"a{m}" for m in range(n_in)] + [f"yc{c}" for c in range(Nc)] + \
         [f"yh{i}" for i in range(H)] + ["1.0"]
     for d, v in enumerate(bvals):

@@ -36,7 +36,7 @@ from ..logistic import logistic
 # Nets with more sources than this (Exps. 2a-2c: 100 and more input lines) get loops over the
 # sources instead of written-out sums, in the lane step (looped.py) and in one trial's step
 # (step_code.py): Numba's compile time grows steeply with the length of a function (3 minutes and
-# 2.5 GB for one trial's step of Exp. 2a written out, 7-9 minutes for its lane step), and their
+# 2.5 GB for one trial's step of Exp. 2a written out, 7-12 minutes for its lane step), and their
 # steps are long anyway, so the loops cost little.
 UNROLL_MAX_SOURCES = 32
 
@@ -74,8 +74,7 @@ def _count(t) -> int:
 
 
 def _dims(parts) -> dict:
-    n_in, blocks, H, K, out_gates, g1, h_id, NL = (
-        parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6], parts[7])
+    n_in, blocks, H, K, out_gates, g1, h_id, NL = parts
     return dict(n_in=_read_size(n_in), sizes=[_read_size(b) for b in blocks], H=_read_size(H),
                 K=_read_size(K), out_gates=_read_size(out_gates), g1=_read_size(g1),
                 h_id=_read_size(h_id), NL=_read_size(NL))

@@ -30,7 +30,7 @@ from .unrolled import _blocks, layout, units
 ROWS_PER_LOOP = 8
 
 
-def _sums(put, NL, total, acc, w, src, n_rows, n_src):
+def _sums(put, NL, acc, w, src, n_rows, n_src):
     """acc[r] = sum over d of w[r, d] * src[d] in source order from 0.0; acc, w and src are row
     numbers in Z (see unrolled.layout)."""
     for lo in range(0, n_rows, ROWS_PER_LOOP):
@@ -38,20 +38,20 @@ def _sums(put, NL, total, acc, w, src, n_rows, n_src):
         put(f"    for l in range({NL}):")
         for r in rows:
             put(f"        Z[{(acc + r) * NL} + l] = 0.0")
-        _lane_loop(put, NL, total, n_src, f"Z[{src * NL} + d * {NL} + l]",
+        _lane_loop(put, NL, n_src, f"Z[{src * NL} + d * {NL} + l]",
                    [f"Z[{(acc + r) * NL} + l]" for r in rows],
                    [f"Z[{(w + r * n_src) * NL} + d * {NL} + l]" for r in rows])
 
 
-def _lane_loop(put, NL, total, n, x, targets, factors):
+def _lane_loop(put, NL, n, x, targets, factors):
     """for d in range(n): targets[r] += factors[r] * x, for every lane l.
 
-    The loop over the lanes runs to a count LLVM does not know (nl = NL, read from Z's size) on
-    purpose: with a literal count it unrolls that short loop first, and the unrolled lanes stay
+    The loop over the lanes runs to a count LLVM does not know (nl = NL, read from Z's size once
+    per generated function) on purpose: with a literal count it unrolls that short loop first, and
+    the unrolled lanes stay
     scalar because it cannot prove that a store (whose index varies with d, or not at all) misses
     the other lanes' loads. Left a loop, it is vectorised across the lanes behind one run-time
     overlap check per d; ROWS_PER_LOOP rows share that check."""
-    put(f"    nl = Z.size // {total}")
     put(f"    for d in range({n}):")
     put("        for l in range(nl):")
     put(f"            x = {x}")
@@ -74,7 +74,8 @@ def source_tick(dims) -> str:
     out = ["def f(spec, Z):"]
     put = out.append
     # net inputs: net[r] = 0.0, then += W[r, d] * a[d] for d in source order
-    _sums(put, NL, ly["_total"], ly["net"], ly["W"], ly["A"], R, D)
+    put(f"    nl = Z.size // {ly['_total']}")  # = NL, unknown to LLVM (see _lane_loop)
+    _sums(put, NL, ly["net"], ly["W"], ly["A"], R, D)
     # gates, cells, hidden units: as unrolled.py, one line each
     put(f"    for l in range({NL}):")
     body = "        "
@@ -89,7 +90,7 @@ def source_tick(dims) -> str:
     put(f"        for l in range({NL}):")
     put(f"            Z[{ly['B'] * NL} + m * {NL} + l] = Z[{ly['A'] * NL} + m * {NL} + l]")
     # output net inputs, each summed in source order from 0.0
-    _sums(put, NL, ly["_total"], ly["out"], ly["Wo"], ly["B"], K, Do)
+    _sums(put, NL, ly["out"], ly["Wo"], ly["B"], K, Do)
     put(f"    for l in range({NL}):")
     # 0.0 when every output and cell state is finite, nan otherwise (x - x is nan for inf and nan)
     put(f"{body}bad = 0.0")
@@ -113,9 +114,10 @@ def source_partials(dims) -> str:
     for c in range(Nc):  # u_c = g'(net_c) y_in, u_in = g(net_c) f'(net_in)
         put(f"        {z('u', c)} = {z('gp', c)} * {z('yin', blk[c])}")
         put(f"        {z('u', Nc + c)} = {z('gc', c)} * {z('fin', blk[c])}")
+    put(f"    nl = Z.size // {ly['_total']}")  # = NL, unknown to LLVM (see _lane_loop)
     for lo in range(0, 2 * Nc, ROWS_PER_LOOP):
         rows = range(lo, min(2 * Nc, lo + ROWS_PER_LOOP))
-        _lane_loop(put, NL, ly['_total'], D, f"Z[{ly['A'] * NL} + d * {NL} + l]",
+        _lane_loop(put, NL, D, f"Z[{ly['A'] * NL} + d * {NL} + l]",
                    [f"Z[{(ly['P'] + c * D) * NL} + d * {NL} + l]" for c in rows],
                    [f"Z[{(ly['u'] + c) * NL} + l]" for c in rows])
     return "\n".join(out) + "\n"

@@ -41,10 +41,11 @@ from .trial import trial_seed
 
 SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress", "lanes")
 MAX_LANES = 8  # trials of one setting per lane kernel (lstmsim/fast/lanes.py) with lanes=auto
-# With lanes=auto, nets with more output weights than this run their trials alone: the lane kernel
-# does each lane's backward pass on its own, its arrays strided across the lanes, and on Exp. 2a's
-# net (10,403 output weights, targets at every step) 8 lanes ran at 0.49 x one trial alone
-# (2026-11-26; Exp. 2c at p = 1000, 2,014 output weights, targets at one step: 1.63 x)
+# With lanes=auto, nets with more output weights than this run their trials alone: on Exp. 2a's net
+# (10,403 output weights, targets at every step) the output layer's work (forward and backward)
+# is as much in lanes as alone, and 8 lanes ran at 0.84-0.89 x one trial alone (0.49 x while each
+# lane's backward pass ran on its own, before lane_backward.py; 2026-11-26). Exp. 2c at p = 1000,
+# 2,014 output weights, targets at one step: 1.63 x; the Reber net, 84, targets at every step: 1.4 x
 LANES_MAX_OUTPUT_WEIGHTS = 5000
 IGNORED_IN_CHECK = ("out", "progress", "paper", "description")
 

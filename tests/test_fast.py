@@ -18,6 +18,7 @@ import pytest
 from numba import njit
 
 from lstmsim import config
+from lstmsim.fast.unrolled import backward as unrolled_backward
 from lstmsim.logistic import logistic
 
 
@@ -201,7 +202,7 @@ def _run_lanes(cfgs, n, chunks):
 # two cells (Reber; adding with 8 blocks of 2 and a hidden unit: 36 sources)
 LANE_CASES = [CASES[i] for i in (0, 1, 3)] + [
     ("lag2a", dict(p=4), 200), CASES[7], ("lag2a", dict(grow=False), 200),
-    ("adding", dict(T=20, blocks="8x2", hidden_units=1), 200)]
+    ("adding", dict(T=20, blocks="8x2", hidden_units=1), 200), ("reber", dict(update="step"), 60)]
 
 
 def test_lane_cases_cover_both_forms_of_the_step():
@@ -212,6 +213,54 @@ def test_lane_cases_cover_both_forms_of_the_step():
     assert min(sources) <= unrolled.UNROLL_MAX_SOURCES < max(sources), sources
     looped = {t for (t, _, _), d in zip(LANE_CASES, sources) if d > unrolled.UNROLL_MAX_SOURCES}
     assert looped == {"lag2a", "adding"}, sources
+
+
+@njit
+def _backward_on(spec, Z, net, st):
+    unrolled_backward(spec, Z, net, st)
+
+
+# written out (Reber: output gates; 2a: none, g1, identity h; adding: hidden units) and as loops
+# (more than UNROLL_MAX_SOURCES sources: 36)
+BACKWARD_NETS = [("reber", {}), ("lag2a", dict(p=4)),
+                 ("adding", dict(hidden_units=2, blocks="1,2")),
+                 ("adding", dict(blocks="8x2", hidden_units=1))]
+
+
+@pytest.mark.parametrize("task,over", BACKWARD_NETS,
+                         ids=["reber", "lag2a-p=4", "adding-hidden", "adding-36-sources"])
+def test_the_lanes_backward_pass_is_each_lanes_own_and_leaves_the_others(task, over):
+    """lane_backward: the backward pass of the lanes that are on, all at once, against each
+    lane's own (lane_steps._backward_lane) on a random state; the lanes that are off keep every
+    bit of their summed changes, -0.0 included."""
+    from lstmsim.fast.lane_state import new_lane_state
+    from lstmsim.fast.lane_steps import _backward_lane
+    from lstmsim.training import Training
+
+    net = Training(config.load(task, dict(progress="none", **over))).net
+    rng = np.random.default_rng(5)
+    states = [new_lane_state(net, 6, 3) for _ in range(2)]
+    Z0 = rng.uniform(-1.0, 1.0, states[0].Z.size)
+    targets = rng.uniform(0.0, 1.0, (6, net.n_out))
+    on = [0, 2, 3, 5]
+    for st in states:
+        st.Z[:] = Z0
+        st.dW[0, :, :] = -0.0
+        st.dWo[:, 0, :] = -0.0
+    fast, ref = states
+    before = fast.dW.copy(), fast.dWo.copy()
+    fast.on[0, :] = 0.0
+    for l in on:
+        fast.on[0, l] = 1.0
+        fast.ek[:, l] = targets[l]
+        ref.ys[l, 2] = targets[l]
+        _backward_lane(net, ref, l, ref.ys[l], 2)
+    _backward_on(fast.spec, fast.Z, net, fast)
+    off = [l for l in range(fast.on.shape[1]) if l not in on]  # (lanes 6, 7: padding)
+    for a, b, old in zip((fast.dW, fast.dWo), (ref.dW, ref.dWo), before):
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))
+        assert np.array_equal(a[..., off].view(np.int64), old[..., off].view(np.int64))
+        assert not np.array_equal(a[..., on], old[..., on])
 
 
 def test_the_spec_type_holds_every_size_of_the_net():

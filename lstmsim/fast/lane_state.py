@@ -20,7 +20,8 @@ PAD = 8
 
 # per-lane integer state (LaneState.li columns)
 L_T, L_LEN, L_I, L_NMAX, L_REC, L_LAST, L_NJ, L_NJS, L_OK, L_DIV, L_ACTIVE, L_EVENT, L_INSEQ, \
-    L_SEQ, L_STOP, L_LOADED = range(16)
+    L_SEQ, L_STOP, L_LOADED, L_DIRTY = range(17)
+N_LI = 17
 # per-lane float accumulators (LaneState.lf columns)
 F_ABS, F_SQ, F_MAX = range(3)
 
@@ -52,12 +53,13 @@ class LaneState(NamedTuple):
     bad: np.ndarray  # (1, NL): 0.0 when the step's outputs and cell states are finite, else nan
     M: np.ndarray  # (R, D, NL) masks
     Mo: np.ndarray
-    dW: np.ndarray  # (R, D, NL) summed changes
+    dW: np.ndarray  # (R, D, NL) summed changes (in Z: the generated backward pass writes them)
     dWo: np.ndarray
-    ek: np.ndarray  # (K, NL)
+    ek: np.ndarray  # (K, NL) a target step's targets, then its errors (in Z)
+    on: np.ndarray  # (1, NL) 1.0 for the lanes whose backward pass runs at this tick (in Z)
     dc: np.ndarray  # (Nc, NL)
     es: np.ndarray  # (Nc, NL)
-    li: np.ndarray  # (NL, 16) int64, see L_*
+    li: np.ndarray  # (NL, N_LI) int64, see L_*
     lf: np.ndarray  # (NL, 3), see F_*
     xs: np.ndarray  # (NL, Lmax, n_in) each lane's current sequence, generated into these rows at
     ys: np.ndarray  # (NL, Lmax, K)    its start (the trial's own generator and random stream), so
@@ -66,6 +68,8 @@ class LaneState(NamedTuple):
     #                                  branch per element and reference counting)
     tl: np.ndarray  # (NL,) int64: each lane's current step, for the inputs' gather (0 if idle)
     live: np.ndarray  # (NL,) int64: -1 for the lanes active in this call, else 0 (a bit mask)
+    need: np.ndarray  # (NL,) int64: this tick's per-lane work (lanes._run: NEED_*)
+    acc: np.ndarray  # (NL,) a sum per lane (lane_backward.py)
 
 
 def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneState:
@@ -88,10 +92,11 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneSt
         view("P", 2 * Nc, D), view("yin", C), view("fin", C), view("yout", C), view("fout", C),
         view("gc", Nc), view("gp", Nc), view("hs", Nc), view("hp", Nc), view("yc", Nc),
         view("yh", H), view("fh", H), view("yk", K), view("bad", 1),
-        z((R, D, NL)), z((K, Do, NL)), z((R, D, NL)), z((K, Do, NL)), z((K, NL)), z((Nc, NL)),
-        z((Nc, NL)), np.zeros((NL, 16), np.int64), z((NL, 3)), z((NL, max_length, net.n_in)),
-        z((NL, max_length, K)), z((NL, max_length, K)), np.zeros((NL, max_length), np.int8),
-        np.zeros(NL, np.int64), np.zeros(NL, np.int64))
+        z((R, D, NL)), z((K, Do, NL)), view("dW", R, D), view("dWo", K, Do), view("ek", K),
+        view("on", 1), z((Nc, NL)), z((Nc, NL)), np.zeros((NL, N_LI), np.int64), z((NL, 3)),
+        z((NL, max_length, net.n_in)), z((NL, max_length, K)), z((NL, max_length, K)),
+        np.zeros((NL, max_length), np.int8),
+        np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64), z(NL))
 
 
 @njit(cache=True)
@@ -104,6 +109,7 @@ def _load(nets, scratches, st):
         st.li[l, L_LOADED] = st.li[l, L_ACTIVE]
         if st.li[l, L_LOADED] == 0:
             continue
+        st.li[l, L_DIRTY] = 1  # its summed changes may be anything (lane_steps._begin)
         net, fs = nets[l], scratches[l]
         R, D = net.W_h.shape
         for r in range(R):

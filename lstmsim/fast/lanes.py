@@ -20,9 +20,11 @@ Why it is shaped this way:
   trial; lanes are independent chains, so the vector units are busy instead of waiting.
 * Lanes are padded to a multiple of 8 (one AVX-512 register of doubles, two AVX2 registers). Pad
   lanes hold zero weights and stay at zero activity; they are never generated, judged or stored.
-* What is rare stays scalar and per lane: sequence start (generate, reset), target steps (judging,
-  the backward pass and, per-step updates), sequence end (apply the update, log, stop window).
-  On the adding problem that is one target step in ~100, so `_run` runs the ticks in between
+* What is rare stays scalar and per lane: sequence start (generate, reset), target steps (judging
+  and per-step updates), sequence end (apply the update, log, stop window). The backward pass of
+  a target step is per lane too when one lane needs it at a tick, but when several do (on nets
+  with targets at every step, all of them at every tick) it runs for all of them at once, across
+  the lanes like the step (lane_backward.py). On the adding problem that is one target step in ~100, so `_run` runs the ticks in between
   ("quiet" ticks: no lane at a step that needs its per-lane part) in a tight loop with no per-lane
   code at all: the inputs' gather, the generated step, one vectorised divergence test. Even so,
   a lane's per-sequence work costs about a third of its time on adding T=100 (~1.9 of ~5.7
@@ -43,11 +45,12 @@ from numba import njit
 from ..logistic import _bits
 from ..kernel import RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_STEP, _legal_on_top
 from ..train_loop import EVENT_DONE
+from .lane_backward import BACKWARD_VECTOR_MIN, NEED_BACKWARD, NEED_LEARN
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST,
                          L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, _load, _store)
 from .lane_steps import (_apply_lane, _backward_lane, _end_sequence, _needs_work, _next_stop,
                          _record_lane, _start_sequence)
-from .unrolled import partials, shift, tick
+from .unrolled import backward, partials, shift, tick
 
 
 @njit(cache=True, _nrt=False)
@@ -162,7 +165,10 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
             if learn:
                 partials(spec, Z)  # (25), (27): every step, before the target step's errors use them
         # ---- per lane, only where needed: divergence, trace, judging, errors and updates --------
+        need = st.need
+        n_back = 0
         for l in range(n_lanes):
+            need[l] = 0
             if li[l, L_ACTIVE] == 0:
                 continue
             t = li[l, L_T]
@@ -194,15 +200,35 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
                     if not _legal_on_top(J, t, yk[:, l]):
                         li[l, L_OK] = 0
             if learn:
+                need[l] = NEED_LEARN
                 if st.ht[l, t]:
-                    _backward_lane(net, st, l, st.ys[l], t)
-                    if mode == UPDATE_STEP:
-                        if not _apply_lane(st, l, rules.lr):
-                            li[l, L_DIV] = t
-                            continue
-                if delayed and t == 0:
-                    if not _apply_lane(st, l, rules.lr):
-                        li[l, L_DIV] = t
+                    need[l] = NEED_BACKWARD
+                    n_back += 1
+        # ---- the backward passes: all lanes at once if several need one (lane_backward.py) -----
+        if n_back >= BACKWARD_VECTOR_MIN:
+            for l in range(st.on.shape[1]):
+                on = l < n_lanes and need[l] == NEED_BACKWARD
+                st.on[0, l] = 1.0 if on else 0.0
+                if on:
+                    for k in range(K):  # its targets, where the backward pass expects them
+                        st.ek[k, l] = st.ys[l, li[l, L_T], k]
+            backward(spec, Z, net, st)
+        elif n_back > 0:
+            for l in range(n_lanes):
+                if need[l] == NEED_BACKWARD:
+                    _backward_lane(net, st, l, st.ys[l], li[l, L_T])
+        # ---- the updates that follow a lane's backward pass (update=step, update=delayed) ------
+        for l in range(n_lanes):
+            if need[l] == 0:
+                continue
+            t = li[l, L_T]
+            if need[l] == NEED_BACKWARD and mode == UPDATE_STEP:
+                if not _apply_lane(st, l, rules.lr):
+                    li[l, L_DIV] = t
+                    continue
+            if delayed and t == 0:
+                if not _apply_lane(st, l, rules.lr):
+                    li[l, L_DIV] = t
         # ---- this step's activations become next step's sources --------------------------------
         shift(spec, Z)
         # ---- per lane: next step, or the end of its sequence -----------------------------------

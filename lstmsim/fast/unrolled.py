@@ -103,7 +103,8 @@ def layout(dims: dict) -> dict:
                     ("P", 2 * Nc * D), ("yin", C), ("fin", C), ("yout", C), ("fout", C),
                     ("gc", Nc), ("gp", Nc), ("hs", Nc), ("hp", Nc), ("yc", Nc), ("yh", H),
                     ("fh", H), ("yk", K), ("bad", 1),
-                    ("net", R), ("out", K), ("u", 2 * Nc)):  # running sums of looped.py
+                    ("net", R), ("out", K), ("u", 2 * Nc),  # running sums of looped.py
+                    ("dW", R * D), ("dWo", K * Do), ("ek", K), ("on", 1)):  # lane_backward.py
         rows[name] = pos
         pos += n
     rows["_total"] = pos
@@ -285,6 +286,11 @@ def shift(spec, Z):
     raise NotImplementedError("compiled only (numba)")
 
 
+def backward(spec, Z, net, st):
+    """The backward pass of the lanes that are on (lane_backward.py)."""
+    raise NotImplementedError("compiled only (numba)")
+
+
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path would stop the vectoriser (1 + e^-x is never 0: the same results)
 _OPTS = dict(jit_options={"error_model": "numpy"})
@@ -303,3 +309,10 @@ def _ol_partials(spec, Z):
 @overload(shift, **_OPTS)
 def _ol_shift(spec, Z):
     return _compile("shift", spec)
+
+
+@overload(backward, **_OPTS)
+def _ol_backward(spec, Z, net, st):
+    from .lane_backward import compile_backward  # (it imports this module)
+
+    return compile_backward(spec)

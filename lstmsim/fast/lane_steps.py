@@ -12,8 +12,8 @@ from numba import njit
 from ..generators import generate
 from ..kernel import UPDATE_DELAYED, UPDATE_SEQUENCE
 from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS, window_update
-from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST, L_LEN, L_NJ,
-                         L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
+from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIRTY, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST, L_LEN,
+                         L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
 
 # _nrt=False (Numba's option to compile without its reference counting) on every function here
 # and on the tick loop (lanes._run): they allocate nothing (the generators draw integers with
@@ -23,23 +23,27 @@ from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAS
 # 0.26 microseconds).
 @njit(cache=True, _nrt=False)
 def _apply_lane(st, l, lr):
-    """kernel._apply for lane l."""
+    """kernel._apply for lane l: the same new weights, and False if one is not finite. (Its sum
+    of w * 0.0, nan if a weight is not finite, is tested here weight by weight: as one sum it was
+    a chain of additions, each waiting for the last, which took half of the apply's time.)"""
     W, M, dW = st.W, st.M, st.dW
     R, D = W.shape[0], W.shape[1]
-    total = 0.0
+    finite = True
     for r in range(R):
         for d in range(D):
-            W[r, d, l] += lr * dW[r, d, l] * M[r, d, l]
+            w = W[r, d, l] + lr * dW[r, d, l] * M[r, d, l]
+            W[r, d, l] = w
             dW[r, d, l] = 0.0
-            total += W[r, d, l] * 0.0
+            finite &= w * 0.0 == 0.0
     Wo, Mo, dWo = st.Wo, st.Mo, st.dWo
     K, Do = Wo.shape[0], Wo.shape[1]
     for k in range(K):
         for d in range(Do):
-            Wo[k, d, l] += lr * dWo[k, d, l] * Mo[k, d, l]
+            w = Wo[k, d, l] + lr * dWo[k, d, l] * Mo[k, d, l]
+            Wo[k, d, l] = w
             dWo[k, d, l] = 0.0
-            total += Wo[k, d, l] * 0.0
-    return total == 0.0
+            finite &= w * 0.0 == 0.0
+    return finite
 
 
 @njit(cache=True, _nrt=False)
@@ -162,13 +166,18 @@ def _begin(Nc, st, l, rules, L, rec_row, seq_index, n_in):
         st.a[d, l] = rules.reset
     st.a[D - 1, l] = 1.0
     st.b[Do - 1, l] = 1.0
-    if rules.learn and rules.update_mode != UPDATE_DELAYED:
+    # the summed changes start from zero (kernel.run_sequence), but they are zero already unless
+    # the lane was just loaded or its last sequence diverged: every apply (update=sequence, step)
+    # leaves zeros behind. Zeroing them one lane at a time, each element in its own cache line,
+    # cost a sixth of the Reber net's lane time
+    if rules.learn and rules.update_mode != UPDATE_DELAYED and li[l, L_DIRTY] == 1:
         for r in range(st.dW.shape[0]):
             for d in range(D):
                 st.dW[r, d, l] = 0.0
         for k in range(st.dWo.shape[0]):
             for d in range(Do):
                 st.dWo[k, d, l] = 0.0
+        li[l, L_DIRTY] = 0
     li[l, L_STOP] = _next_stop(st.ht[l], rec_row, 0, L,
                                rules.learn and rules.update_mode == UPDATE_DELAYED)
 
@@ -201,6 +210,8 @@ def _end_sequence(st, l, rules, log, stop, recorder):
     if rules.learn and rules.update_mode == UPDATE_SEQUENCE and div < 0:
         if not _apply_lane(st, l, rules.lr):
             div = L - 1
+    if div >= 0:
+        li[l, L_DIRTY] = 1  # no apply: its summed changes stay as they were
     nj, njs = li[l, L_NJ], li[l, L_NJS]
     s_abs = lf[l, F_ABS] / nj if nj > 0 else 0.0
     s_sq = lf[l, F_SQ] / njs if njs > 0 else 0.0

@@ -21,15 +21,16 @@ Why it is shaped this way:
 * Lanes are padded to a multiple of 8 (one AVX-512 register of doubles, two AVX2 registers). Pad
   lanes hold zero weights and stay at zero activity; they are never generated, judged or stored.
 * What is rare stays scalar and per lane: sequence start (generate, reset), target steps (judging
-  and per-step updates), sequence end (apply the update, log, stop window). The backward pass of
-  a target step is per lane too when one lane needs it at a tick, but when several do (on nets
-  with targets at every step, all of them at every tick) it runs for all of them at once, across
-  the lanes like the step (lane_backward.py). On the adding problem that is one target step in ~100, so `_run` runs the ticks in between
-  ("quiet" ticks: no lane at a step that needs its per-lane part) in a tight loop with no per-lane
-  code at all: the inputs' gather, the generated step, one vectorised divergence test. Even so,
-  a lane's per-sequence work costs about a third of its time on adding T=100 (~1.9 of ~5.7
-  microseconds per lane and sequence; README, Speed): its start (generating, resetting state and
-  partials with strided per-lane stores), its end (update, log, stop window) and its target step.
+  and per-step updates), sequence end (apply the update, log, stop window). The backward pass of a
+  target step is per lane too when one lane needs it at a tick, but when several do (on nets with
+  targets at every step, all of them at every tick) it runs for all of them at once, across the
+  lanes like the step (lane_backward.py). On the adding problem a lane has one target step in ~100,
+  so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
+  part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
+  vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its time
+  on adding T=100 (~1.9 of ~5.7 microseconds per lane and sequence; README, Speed): its start
+  (generating, resetting state and partials with strided per-lane stores), its end (update, log,
+  stop window) and its target step.
 * Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no
   reference counting of the per-trial objects a sequence start touches, which cost ~0.6
   microseconds a sequence); the generators draw integers with generators/draws.py for that.

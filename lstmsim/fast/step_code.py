@@ -74,8 +74,9 @@ def _source_forward(dims) -> str:
     put = out.append
     unroll = D <= UNROLL_MAX_SOURCES
     if unroll:  # one loop over rows, the sources written out (their values in registers)
-        for d in range(D):
+        for d in range(D - 1):
             put(f"    a{d} = {z('a', d)}")
+        put(f"    a{D - 1} = 1.0")  # the bias source is 1.0 at every step (unrolled.py)
         put(f"    for r in range({R}):")
         put("        n = 0.0")
         for d in range(D):
@@ -185,8 +186,9 @@ def _source_partials(dims) -> str:
         put(f"    {z('u', c)} = {z('gp', c)} * {z('yin', blk[c])}")
         put(f"    {z('u', Nc + c)} = {z('gc', c)} * {z('fin', blk[c])}")
     if D <= UNROLL_MAX_SOURCES:
-        for d in range(D):
+        for d in range(D - 1):
             put(f"    a{d} = {z('a', d)}")
+        put(f"    a{D - 1} = 1.0")
         put(f"    for c in range({2 * Nc}):")
         put(f"        uc = Z[{ly['u'][0]} + c]")
         for d in range(D):

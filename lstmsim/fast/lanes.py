@@ -51,7 +51,7 @@ from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_IN
                          L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, _load, _store)
 from .lane_steps import (_apply_lane, _backward_lane, _end_sequence, _needs_work, _next_stop,
                          _record_lane, _start_sequence)
-from .unrolled import backward, partials, shift, tick
+from .unrolled import backward, partials, shift, step, tick
 
 
 @njit(cache=True, _nrt=False)
@@ -147,13 +147,16 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
         diverged = False
         while k < quiet:
             _gather_inputs(xs, tl, a)
-            tick(spec, Z)
             if learn:
-                partials(spec, Z)
-            if _any_diverged(bad, live):  # handled below as a full tick, without running it again
+                step(spec, Z)  # tick, partials and shift in one body
+            else:
+                tick(spec, Z)
+                shift(spec, Z)
+            # a lane's outputs or cell states not finite: handled below as a full tick, without
+            # running it again (its shift runs again there, a copy of the same rows: no change)
+            if _any_diverged(bad, live):
                 diverged = True
                 break
-            shift(spec, Z)
             _next_steps(tl, live)
             k += 1
         if k > 0:

@@ -19,9 +19,10 @@ The arithmetic is the reference step (kernel.run_sequence) written out term by t
 starts at 0.0 and adds its terms in the reference order, each unit uses `logistic.logistic`, so the
 results are the same bits (tests/test_fast.py).
 
-`tick(spec, Z)`, `partials(spec, Z)` and `shift(spec, Z)` are compiled per topology: `spec` is a
-tuple of tuples whose type holds the sizes (see `make_spec`), so each topology and lane count is
-its own Numba type and gets its own generated implementation (cached like any other kernel).
+`tick(spec, Z)`, `partials(spec, Z)` and `shift(spec, Z)` (and `step(spec, Z)`, the three in one
+body, for the quiet ticks of lanes._run) are compiled per topology: `spec` is a tuple of tuples
+whose type holds the sizes (see `make_spec`), so each topology and lane count is its own Numba
+type and gets its own generated implementation (cached like any other kernel).
 Nets with more than UNROLL_MAX_SOURCES sources get looped.py's code for the tick and the partials
 instead: written out, their sums made the code too long to compile in reasonable time.
 """

@@ -251,10 +251,10 @@ def _source_shift(dims) -> str:
 
 def _source_step(dims) -> str:
     """def f(spec, Z): tick, partials and shift in one loop over the lanes: a quiet tick of a
-    learning run (lanes._run). One body lets LLVM keep the sources and the partials' factors in
-    registers instead of storing and reloading them between three loops, and schedule the
-    partials among the tick's dependency chains (the same operations in the same order: the
-    same bits). Adding T=100, 8 lanes: see the README's Speed section."""
+    learning run (lanes._run). In one body LLVM reuses the values the tick has in registers (the
+    sources, the factors of the partials) where the partials and the shift would reload them from
+    Z; the same operations in the same order, so the same bits. Measured on adding T=100, 8
+    lanes: 19.10 -> 20.22 M steps/s (README, Speed)."""
     parts = [_source_tick(dims), _source_partials(dims), _source_shift(dims)]
     lines = parts[0].splitlines()
     for part in parts[1:]:

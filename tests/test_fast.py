@@ -18,6 +18,7 @@ import pytest
 from numba import njit
 
 from lstmsim import config
+from lstmsim.fast.lane_inputs import gather as lane_gather
 from lstmsim.fast.unrolled import backward as unrolled_backward
 from lstmsim.logistic import logistic
 
@@ -261,6 +262,43 @@ def test_the_lanes_backward_pass_is_each_lanes_own_and_leaves_the_others(task, o
         assert np.array_equal(a.view(np.int64), b.view(np.int64))
         assert np.array_equal(a[..., off].view(np.int64), old[..., off].view(np.int64))
         assert not np.array_equal(a[..., on], old[..., on])
+
+
+@njit
+def _gather_on(spec, xs, tl, Z):
+    lane_gather(spec, xs, tl, Z)
+
+
+# written out with 4, 8 and 16 lanes (one vector, one, two per input line), and as loops (36
+# sources); lag2a at p = 4: 5 input lines
+GATHER_NETS = [("adding", {}, 4, 4), ("adding", {}, 8, 8), ("adding", {}, 13, 8),
+               ("lag2a", dict(p=4), 8, 8), ("adding", dict(blocks="8x2", hidden_units=1), 8, 8)]
+
+
+@pytest.mark.parametrize("task,over,n_lanes,pad", GATHER_NETS,
+                         ids=["adding-4", "adding-8", "adding-16", "lag2a-p=4", "adding-36-sources"])
+def test_the_inputs_gather_puts_each_lanes_input_at_its_step_in_the_input_rows(task, over,
+                                                                               n_lanes, pad):
+    """lane_inputs.gather: row m of the sources gets xs[l, tl[l], m] for every lane l (pad lanes
+    included), and nothing else in Z changes."""
+    from lstmsim.fast.lane_state import new_lane_state
+    from lstmsim.fast.unrolled import dims_from_spec, layout
+    from lstmsim.training import Training
+
+    net = Training(config.load(task, dict(progress="none", **over))).net
+    st = new_lane_state(net, n_lanes, 9, pad=pad)
+    NL = st.tl.shape[0]
+    rng = np.random.default_rng(3)
+    st.Z[:] = rng.uniform(-1.0, 1.0, st.Z.size)
+    st.xs[:] = rng.uniform(-1.0, 1.0, st.xs.shape)
+    st.tl[:] = rng.integers(0, 9, NL)
+    before = st.Z.copy()
+    _gather_on(st.spec, st.xs, st.tl, st.Z)
+    expected = st.xs[np.arange(NL), st.tl, :].T  # (n_in, NL)
+    assert np.array_equal(st.a[:net.n_in], expected)
+    A = layout(dims_from_spec(st.spec))["A"]
+    st.a[:net.n_in] = before.reshape(-1, NL)[A:A + net.n_in]  # the rest of Z: untouched
+    assert np.array_equal(st.Z, before)
 
 
 def test_the_spec_type_holds_every_size_of_the_net():

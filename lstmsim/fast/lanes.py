@@ -47,21 +47,12 @@ from ..logistic import _bits
 from ..kernel import RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_STEP, _legal_on_top
 from ..train_loop import EVENT_DONE
 from .lane_backward import BACKWARD_VECTOR_MIN, NEED_BACKWARD, NEED_LEARN
+from .lane_inputs import gather
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST,
                          L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, _load, _store)
 from .lane_steps import (_apply_lane, _backward_lane, _end_sequence, _needs_work, _next_stop,
                          _record_lane, _start_sequence)
 from .unrolled import backward, partials, shift, step, tick
-
-
-@njit(cache=True, _nrt=False)
-def _gather_inputs(xs, tl, a):
-    """Every lane's input at its current step tl[l] (idle and pad lanes read a stale row, unused).
-    A gather per input line (lanes are at different steps); writing each sequence lane-minor at
-    its start instead cost more (a strided store per step and input)."""
-    for m in range(xs.shape[2]):
-        for l in range(tl.shape[0]):
-            a[m, l] = xs[l, tl[l], m]
 
 
 @njit(cache=True, _nrt=False)
@@ -134,7 +125,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
         live = l < n_lanes and li[l, L_ACTIVE] == 1
         st.live[l] = -1 if live else 0
         n_active += 1 if live else 0
-    bad, live, xs, tl, a = st.bad, st.live, st.xs, st.tl, st.a
+    bad, live, xs, tl = st.bad, st.live, st.xs, st.tl
     while n_done == 0 and n_active > 0:
         # ---- quiet ticks: every active lane is before its next stop (see _next_stop) ------------
         quiet = li[0, L_STOP] - li[0, L_T] if li[0, L_ACTIVE] == 1 else 1 << 62
@@ -146,7 +137,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
         k = 0
         diverged = False
         while k < quiet:
-            _gather_inputs(xs, tl, a)
+            gather(spec, xs, tl, Z)  # the inputs (lane_inputs.py)
             if learn:
                 step(spec, Z)  # tick, partials and shift in one body
             else:
@@ -164,7 +155,7 @@ def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
                 li[l, L_T] += k * li[l, L_ACTIVE]
         # ---- a full tick: the step of every lane, generated straight-line code (unrolled.py) ---
         if not diverged:
-            _gather_inputs(xs, tl, a)
+            gather(spec, xs, tl, Z)  # the inputs (lane_inputs.py)
             tick(spec, Z)
             if learn:
                 partials(spec, Z)  # (25), (27): every step, before the target step's errors use them

@@ -1,0 +1,89 @@
+"""Every lane's input at its current step, moved into the lane state's input rows (lanes.py).
+
+`gather(spec, xs, tl, Z)` sets Z's input rows: row m of the sources A, lane l, gets xs[l, tl[l], m]
+(idle and pad lanes have tl[l] = 0 and read a stale row, unused). Lanes are at different steps of
+different sequences, so this is a gather: one scalar load per lane and input line.
+
+Why generated code and a vector store: the generated step (unrolled.py) then reads each input row
+as one vector. Written element by element (a loop of scalar stores), that vector load spans eight
+stores still in flight, which the processor cannot forward to it: the load waits until they are
+written to the cache, and every net input of the tick starts from the inputs (their sums add the
+sources in order, inputs first). Built in registers and stored as one vector, the row is forwarded
+like any other store. Measured (adding T=100, 8 lanes, the quiet tick's loop on a trained state,
+2026-11-27, alternating runs): the scalar gather cost 7-9% of a tick, this one ~2%.
+
+Nets of more than UNROLL_MAX_SOURCES sources (Exps. 2a-2c, 100 and more input lines) keep a loop:
+written out, their n_in x NL loads would lengthen compiling for a small share of their long step.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic, overload
+
+from .unrolled import UNROLL_MAX_SOURCES, _dims_from_type, build, layout
+
+
+@intrinsic
+def store_vector(typingctx, Z, offset, values):
+    """Z[offset : offset + n] = values (a tuple of n float64) as one n-wide vector store."""
+    if not (isinstance(values, types.UniTuple) and values.dtype == types.float64):
+        return None
+    n = values.count
+    sig = types.void(Z, offset, values)
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        vector_type = ir.VectorType(ir.DoubleType(), n)
+        vector = ir.Constant(vector_type, ir.Undefined)
+        for i in range(n):
+            element = builder.extract_value(args[2], i)
+            vector = builder.insert_element(vector, element, ir.Constant(ir.IntType(32), i))
+        address = builder.gep(array.data, [args[1]])
+        store = builder.store(vector, builder.bitcast(address, vector_type.as_pointer()))
+        store.align = 8  # Z's rows are 8-byte aligned, not vector-aligned
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+VECTOR_LANES = 8  # doubles in one AVX-512 register; the lane count is padded to a multiple of it
+#                   (or is 4: lane_state.new_lane_state), so each row is stored in whole vectors
+
+
+def source_gather(dims) -> str:
+    """def f(spec, xs, tl, Z): each lane's step index, then per input line and group of lanes, the
+    lanes' inputs as one vector store."""
+    n_in, NL = dims["n_in"], dims["NL"]
+    A = layout(dims)["A"]
+    width = VECTOR_LANES if NL % VECTOR_LANES == 0 else NL
+    out = ["def f(spec, xs, tl, Z):"]
+    out += [f"    t{l} = tl[{l}]" for l in range(NL)]
+    for m in range(n_in):
+        for g in range(0, NL, width):
+            values = ", ".join(f"xs[{l}, t{l}, {m}]" for l in range(g, g + width))
+            out.append(f"    store_vector(Z, {(A + m) * NL + g}, ({values},))")
+    return "\n".join(out) + "\n"
+
+
+def source_gather_loop(dims) -> str:
+    """The same as loops, for nets of many input lines."""
+    n_in, NL = dims["n_in"], dims["NL"]
+    A = layout(dims)["A"]
+    return (f"def f(spec, xs, tl, Z):\n"
+            f"    for m in range({n_in}):\n"
+            f"        for l in range({NL}):\n"
+            f"            Z[({A} + m) * {NL} + l] = xs[l, tl[l], m]\n")
+
+
+def gather(spec, xs, tl, Z):
+    raise NotImplementedError("compiled only (numba)")
+
+
+@overload(gather)
+def _ol_gather(spec, xs, tl, Z):
+    if layout(_dims_from_type(spec))["D"] > UNROLL_MAX_SOURCES:
+        return build("looped", {"gather": source_gather_loop}, "gather", spec)
+    return build("unrolled", {"gather": source_gather}, "gather", spec,
+                 {"store_vector": store_vector})

@@ -6,14 +6,17 @@ different sequences, so this is a gather: one scalar load per lane and input lin
 
 Why generated code and a vector store: the generated step (unrolled.py) then reads each input row
 as one vector. Written element by element (a loop of scalar stores), that vector load spans eight
-stores still in flight, which the processor cannot forward to it: the load waits until they are
-written to the cache, and every net input of the tick starts from the inputs (their sums add the
-sources in order, inputs first). Built in registers and stored as one vector, the row is forwarded
-like any other store. Measured (adding T=100, 8 lanes, the quiet tick's loop on a trained state,
+stores still in flight, which the processor cannot forward to it, so (most likely; this machine
+has no performance counters to show it) the load waits until they are written to the cache, and
+every net input of the tick starts from the inputs (their sums add the sources in order, inputs
+first). Built in registers and stored as one vector, the row is forwarded like any other store.
+Measured (adding T=100, 8 lanes, the quiet tick's loop on a trained state,
 2026-11-27, alternating runs): the scalar gather cost 7-9% of a tick, this one ~2%.
 
-Nets of more than UNROLL_MAX_SOURCES sources (Exps. 2a-2c, 100 and more input lines) keep a loop:
-written out, their n_in x NL loads would lengthen compiling for a small share of their long step.
+Nets of more than UNROLL_MAX_SOURCES sources (Exps. 2a-2c, 100 and more input lines) keep a loop,
+like the rest of their lane step (looped.py): written out, n_in x NL loads (over 800 for Exp. 2a
+in 8 lanes) would add to their compile times, the longest already; not measured, since their
+steps are long and the gather a small part of them.
 """
 
 from __future__ import annotations

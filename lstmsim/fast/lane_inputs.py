@@ -25,13 +25,17 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
 
+from .lane_state import PAD
 from .unrolled import UNROLL_MAX_SOURCES, _dims_from_type, build, layout
 
 
 @intrinsic
 def store_vector(typingctx, Z, offset, values):
-    """Z[offset : offset + n] = values (a tuple of n float64) as one n-wide vector store."""
-    if not (isinstance(values, types.UniTuple) and values.dtype == types.float64):
+    """Z[offset : offset + n] = values (a tuple of n float64) as one n-wide vector store; Z a 1-d
+    float64 array."""
+    if not (isinstance(Z, types.Array) and Z.ndim == 1 and Z.dtype == types.float64
+            and isinstance(offset, types.Integer)
+            and isinstance(values, types.UniTuple) and values.dtype == types.float64):
         return None
     n = values.count
     sig = types.void(Z, offset, values)
@@ -51,16 +55,13 @@ def store_vector(typingctx, Z, offset, values):
     return sig, codegen
 
 
-VECTOR_LANES = 8  # doubles in one AVX-512 register; the lane count is padded to a multiple of it
-#                   (or is 4: lane_state.new_lane_state), so each row is stored in whole vectors
-
-
 def source_gather(dims) -> str:
     """def f(spec, xs, tl, Z): each lane's step index, then per input line and group of lanes, the
     lanes' inputs as one vector store."""
     n_in, NL = dims["n_in"], dims["NL"]
     A = layout(dims)["A"]
-    width = VECTOR_LANES if NL % VECTOR_LANES == 0 else NL
+    # a vector per PAD lanes (one AVX-512 register of doubles), or one of all lanes (pad=4)
+    width = PAD if NL % PAD == 0 else NL
     out = ["def f(spec, xs, tl, Z):"]
     out += [f"    t{l} = tl[{l}]" for l in range(NL)]
     for m in range(n_in):

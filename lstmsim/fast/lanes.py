@@ -29,9 +29,8 @@ Why it is shaped this way:
   part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
   vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its time
   on adding T=100 (~1.8 of ~5.55 microseconds per lane and sequence in a cycle-counter profile of
-  2026-11-27; README, Speed): its start
-  (generating, resetting state and partials with strided per-lane stores), its end (update, log,
-  stop window) and its target step.
+  2026-11-27; README, Speed): its start (generating, resetting state and partials with strided
+  per-lane stores), its end (update, log, stop window) and its target step.
 * Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no
   reference counting of the per-trial objects a sequence start touches, which cost ~0.6
   microseconds a sequence); the generators draw integers with generators/draws.py for that.

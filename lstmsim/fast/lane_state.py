@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from .unrolled import dims_from_spec, layout, make_spec
 
@@ -99,45 +98,34 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneSt
         np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64), z(NL))
 
 
-@njit(cache=True)
-def _load(nets, scratches, st):
+def load_lanes(nets, scratches, st):
     """Each active trial's weights, masks and summed changes (which carry over between sequences
     in update=delayed) into the lane arrays; the trial's own arrays stay the truth between calls.
     Only lanes active at entry are loaded and stored: an inactive lane's objects may be another
-    trial's (a trial that has not asked yet), which must not be written."""
-    for l in range(len(nets)):
-        st.li[l, L_LOADED] = st.li[l, L_ACTIVE]
-        if st.li[l, L_LOADED] == 0:
+    trial's (a trial that has not asked yet), which must not be written.
+
+    Plain NumPy, not a kernel: it runs once per call of lanes.run_lanes, and compiled it took ~7 s
+    for every topology and lane count (its types hold the lane state's and the tuple's)."""
+    li = st.li
+    for l, (net, fs) in enumerate(zip(nets, scratches)):
+        li[l, L_LOADED] = li[l, L_ACTIVE]
+        if li[l, L_LOADED] == 0:
             continue
-        st.li[l, L_DIRTY] = 1  # its summed changes may be anything (lane_steps._begin)
-        net, fs = nets[l], scratches[l]
-        R, D = net.W_h.shape
-        for r in range(R):
-            for d in range(D):
-                st.W[r, d, l] = net.W_h[r, d]
-                st.M[r, d, l] = net.M_h[r, d]
-                st.dW[r, d, l] = fs.dWT[d, r]
-        K, Do = net.W_o.shape
-        for k in range(K):
-            for d in range(Do):
-                st.Wo[k, d, l] = net.W_o[k, d]
-                st.Mo[k, d, l] = net.M_o[k, d]
-                st.dWo[k, d, l] = fs.dW_o[k, d]
+        li[l, L_DIRTY] = 1  # its summed changes may be anything (lane_steps._begin)
+        st.W[:, :, l] = net.W_h
+        st.M[:, :, l] = net.M_h
+        st.dW[:, :, l] = fs.dWT.T
+        st.Wo[:, :, l] = net.W_o
+        st.Mo[:, :, l] = net.M_o
+        st.dWo[:, :, l] = fs.dW_o
 
 
-@njit(cache=True)
-def _store(nets, scratches, st):
-    for l in range(len(nets)):
+def store_lanes(nets, scratches, st):
+    """The loaded lanes' weights and summed changes back into their trials' arrays."""
+    for l, (net, fs) in enumerate(zip(nets, scratches)):
         if st.li[l, L_LOADED] == 0:
             continue
-        net, fs = nets[l], scratches[l]
-        R, D = net.W_h.shape
-        for r in range(R):
-            for d in range(D):
-                net.W_h[r, d] = st.W[r, d, l]
-                fs.dWT[d, r] = st.dW[r, d, l]
-        K, Do = net.W_o.shape
-        for k in range(K):
-            for d in range(Do):
-                net.W_o[k, d] = st.Wo[k, d, l]
-                fs.dW_o[k, d] = st.dWo[k, d, l]
+        net.W_h[:] = st.W[:, :, l]
+        fs.dWT[:] = st.dW[:, :, l].T
+        net.W_o[:] = st.Wo[:, :, l]
+        fs.dW_o[:] = st.dWo[:, :, l]

@@ -49,7 +49,8 @@ from ..train_loop import EVENT_DONE
 from .lane_backward import BACKWARD_VECTOR_MIN, NEED_BACKWARD, NEED_LEARN
 from .lane_inputs import gather
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST,
-                         L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, _load, _store)
+                         L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, load_lanes,
+                         store_lanes)
 from .lane_steps import (_apply_lane, _backward_lane, _end_sequence, _needs_work, _next_stop,
                          _record_lane, _start_sequence)
 from .unrolled import backward, partials, shift, step, tick
@@ -73,7 +74,6 @@ def _any_diverged(bad, live):
 
 
 
-@njit(cache=True)
 def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorders):
     """Advance every active lane (st.li[l, L_ACTIVE] == 1) until some lane's request is complete.
 
@@ -82,17 +82,22 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorde
     L_DIV (divergence step); other lanes may be in the middle of a sequence and resume on the
     next call. `scratches` are the trials' FastScratch (single.py): their dWT / dW_o hold the summed
     changes between calls. Returns the number of lanes completed by this call.
+
+    Python, not a kernel around the kernel: Numba links a caller's callees into the caller's own
+    module and optimises and generates machine code for all of it again, so a compiled wrapper
+    compiled the whole lane kernel a second time (adding, 8 lanes: ~32 of ~80 s of its first
+    compile). Called once per completed request, the Python costs nothing measurable.
     """
-    _load(nets, scratches, st)
-    n_done = _run(nets[0], nets, st, rules, tps, datas, rngs, stops, logs, recorders)
-    _store(nets, scratches, st)
+    load_lanes(nets, scratches, st)
+    n_done = _run(nets[0], st, rules, tps, datas, rngs, stops, logs, recorders)
+    store_lanes(nets, scratches, st)
     return n_done
 
 
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path keep the inlined logistic from vectorising (1 + e^-x is never 0; same results)
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _run(net, nets, st, rules, tps, datas, rngs, stops, logs, recorders):
+def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
     """The tick loop. Most ticks need no per-lane work at all (on adding, a lane needs it on one
     step in ~100: its target step), so the loop has two speeds: `quiet` ticks, run back to back
     while no lane is at a step that needs its per-lane part (the generated step, the inputs as one

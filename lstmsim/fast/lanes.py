@@ -83,10 +83,11 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorde
     next call. `scratches` are the trials' FastScratch (single.py): their dWT / dW_o hold the summed
     changes between calls. Returns the number of lanes completed by this call.
 
-    Python, not a kernel around the kernel: Numba links a caller's callees into the caller's own
-    module and optimises and generates machine code for all of it again, so a compiled wrapper
-    compiled the whole lane kernel a second time (adding, 8 lanes: ~32 of ~80 s of its first
-    compile). Called once per completed request, the Python costs nothing measurable.
+    Python, not a kernel around the kernel: Numba links a compiled caller's callees into the
+    caller's own module and optimises and generates machine code for all of it again, so a
+    compiled wrapper compiled the whole lane kernel a second time (adding, 8 lanes, first compile:
+    80-95 s with it, 31-36 s without; README). It runs once per kernel call, which lasts until
+    some lane's request is done, so its Python costs nothing measurable.
     """
     load_lanes(nets, scratches, st)
     n_done = _run(nets[0], st, rules, tps, datas, rngs, stops, logs, recorders)

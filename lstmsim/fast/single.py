@@ -278,10 +278,9 @@ def run_sequence_fast(net, fs, X, Y, J, has_t, L, lr, learn, update_mode, reset,
 def run_chunk_fast(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder):
     """train_loop.run_chunk with the fast step. Returns (n_done, event, diverged_step).
 
-    Python around three kernels, not a kernel: Numba links a compiled caller's callees into the
-    caller's own module and optimises and generates machine code for all of it again, so a
-    compiled wrapper compiled the whole loop twice (adding: first compile 23.7 -> 18.9 s). It runs
-    once per chunk of sequences."""
+    Python around three kernels, not a kernel, for the reason given at lanes.run_lanes: compiled,
+    it compiled the whole loop twice (adding, import to compiled loop: 23.7-28.1 s with it,
+    18.9-20.6 s without). It runs once per chunk of sequences."""
     _load(net, fs)
     n, event, step = _chunk(net, fs, rules, tp, data, rng, bufs, n_max, stop, log, recorder)
     _store(net, fs)

@@ -332,9 +332,11 @@ def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
         _same_state(alone, tr)  # the whole stop window (its per-sequence errors) included
 
 
-def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone():
-    """A lane whose cell state becomes nan at a step with no target (a `quiet` tick of the lane
-    kernel, where no per-lane code runs) reports the same step and event as the trial alone."""
+@pytest.mark.parametrize("poisoned", ["W_h", "W_o"])
+def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone(poisoned):
+    """A lane whose cell state (W_h) or output (W_o: the cell states stay finite) becomes nan at
+    a step with no target (a `quiet` tick of the lane kernel, where no per-lane code runs and the
+    output units' logistic is not taken) reports the same step and event as the trial alone."""
     from lstmsim.fast import batch
     from lstmsim.training import Training
 
@@ -343,7 +345,9 @@ def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone():
     def train(tr, poison):
         first = tr.advance(7)
         if poison:
-            tr.net.W_h[0, -1] = np.nan  # cell 0's bias weight: s is nan from the next step on
+            # W_h: cell 0's bias weight, so s is nan from the next step on; W_o: the output's
+            # weight from cell 0, so y_k is nan from the next step on and s stays finite
+            getattr(tr.net, poisoned)[0, -1 if poisoned == "W_h" else tr.net.n_in] = np.nan
         return first, tr.advance(50)
 
     trs = [Training(c) for c in cfgs]
@@ -354,6 +358,7 @@ def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone():
         alone = Training(cfg)
         assert train(alone, i == 1) == out[i][0]
         assert np.array_equal(alone.net.W_h, tr.net.W_h, equal_nan=True)
+        assert np.array_equal(alone.net.W_o, tr.net.W_o, equal_nan=True)
         assert np.array_equal(alone.stop.ints, tr.stop.ints)
     assert out[1][0][1] == (1, 3, 0)  # diverged at step 0 of its next sequence
 

@@ -150,7 +150,8 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
                 tick(spec, Z)
                 shift(spec, Z)
             # a lane's outputs or cell states not finite: handled below as a full tick, without
-            # running it again (its shift runs again there, a copy of the same rows: no change)
+            # running it again, nor its shift (the quiet step keeps its activations in registers:
+            # Z's rows of them are stale, see unrolled._source_step)
             if _any_diverged(bad, live):
                 diverged = True
                 break
@@ -231,7 +232,8 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
                 if not _apply_lane(st, l, rules.lr):
                     li[l, L_DIV] = t
         # ---- this step's activations become next step's sources --------------------------------
-        shift(spec, Z)
+        if not diverged:
+            shift(spec, Z)
         # ---- per lane: next step, or the end of its sequence -----------------------------------
         for l in range(n_lanes):
             if li[l, L_ACTIVE] == 0:

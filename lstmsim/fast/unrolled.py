@@ -120,61 +120,70 @@ def _blocks(sizes):
     return blk
 
 
-def units(put, dims, z, net):
+# The rows the quiet step stores (see _source_step): the cell states, and the divergence flag
+QUIET_ROWS = frozenset(("S", "bad"))
+
+
+def units(put, dims, z, net, rows=None):
     """Lines (for inside a loop over lanes l) that compute every gate, cell and hidden unit of one
-    lane from its net inputs `net(r)` (an expression per row r) and store them in Z's rows; they
-    leave the locals yout{j}, s{c}, yc{c}, yh{i} for the output layer. Shared by both forms of
-    the lane step (this module and looped.py)."""
+    lane from its net inputs `net(r)` (an expression per row r), each as a local (yin{j}, fin{j},
+    yout{j}, fout{j}, gc{c}, gp{c}, s{c}, hs{c}, hp{c}, yc{c}, yh{i}, fh{i}), and store them in
+    Z's rows: all of them, or only those named in `rows`. Shared by both forms of the lane step
+    (this module and looped.py)."""
     Nc, C = sum(dims["sizes"]), len(dims["sizes"])
     blk = _blocks(dims["sizes"])
     r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
+
+    def let(name, i, expr):  # the local name{i} = expr, stored in row `name` unless left out
+        put(f"{name}{i} = {expr}")
+        if rows is None or name in rows:
+            put(f"{z(name, i)} = {name}{i}")
+
     for j in range(C):
-        put(f"yin{j} = logistic({net(r_in + j)})")
-        put(f"{z('yin', j)} = yin{j}")
-        put(f"{z('fin', j)} = yin{j} * (1.0 - yin{j})")
+        put(f"y = logistic({net(r_in + j)})")
+        let("yin", j, "y")
+        let("fin", j, f"yin{j} * (1.0 - yin{j})")
         if dims["out_gates"]:
-            put(f"yout{j} = logistic({net(r_out + j)})")
-            put(f"{z('yout', j)} = yout{j}")
-            put(f"{z('fout', j)} = yout{j} * (1.0 - yout{j})")
+            put(f"y = logistic({net(r_out + j)})")
+            let("yout", j, "y")
+            let("fout", j, f"yout{j} * (1.0 - yout{j})")
         else:
-            put(f"yout{j} = 1.0")
-            put(f"{z('yout', j)} = 1.0")
-            put(f"{z('fout', j)} = 0.0")
+            let("yout", j, "1.0")
+            let("fout", j, "0.0")
     for c in range(Nc):
         j = blk[c]
         put(f"fc{c} = logistic({net(c)})")
         if dims["g1"]:
-            put(f"gc{c} = fc{c}")
-            put(f"{z('gp', c)} = fc{c} * (1.0 - fc{c})")
+            let("gc", c, f"fc{c}")
+            let("gp", c, f"fc{c} * (1.0 - fc{c})")
         else:
-            put(f"gc{c} = 4.0 * fc{c} - 2.0")
-            put(f"{z('gp', c)} = 4.0 * fc{c} * (1.0 - fc{c})")
-        put(f"{z('gc', c)} = gc{c}")
+            let("gc", c, f"4.0 * fc{c} - 2.0")
+            let("gp", c, f"4.0 * fc{c} * (1.0 - fc{c})")
         put(f"s{c} = {z('S', c)} + yin{j} * gc{c}")  # the constant error carousel
         put(f"{z('S', c)} = s{c}")
         if dims["h_id"]:
-            put(f"hs{c} = s{c}")
-            put(f"{z('hp', c)} = 1.0")
+            let("hs", c, f"s{c}")
+            let("hp", c, "1.0")
         else:
             put(f"fs{c} = logistic(s{c})")
-            put(f"hs{c} = 2.0 * fs{c} - 1.0")
-            put(f"{z('hp', c)} = 2.0 * fs{c} * (1.0 - fs{c})")
-        put(f"{z('hs', c)} = hs{c}")
-        put(f"yc{c} = yout{j} * hs{c}")
-        put(f"{z('yc', c)} = yc{c}")
+            let("hs", c, f"2.0 * fs{c} - 1.0")
+            let("hp", c, f"2.0 * fs{c} * (1.0 - fs{c})")
+        let("yc", c, f"yout{j} * hs{c}")
     for i in range(dims["H"]):
-        put(f"yh{i} = logistic({net(r_h + i)})")
-        put(f"{z('yh', i)} = yh{i}")
-        put(f"{z('fh', i)} = yh{i} * (1.0 - yh{i})")
+        put(f"y = logistic({net(r_h + i)})")
+        let("yh", i, "y")
+        let("fh", i, f"yh{i} * (1.0 - yh{i})")
 
 
-def _source_tick(dims, outputs=True) -> str:
+def _source_tick(dims, quiet=False) -> str:
     """def f(spec, Z): the forward step of every lane (kernel.run_sequence, stages 1-3).
 
-    outputs=False (the quiet step, see _source_step): the output units' net inputs are summed but
-    their logistic is not taken and yk not stored. Nothing reads yk after a quiet tick (judging,
-    backward passes and trace rows run at full ticks, which compute it), and the divergence test
-    needs no logistic: yk = logistic(o) is nan exactly when o is (logistic(+-inf) is 1 or 0)."""
+    quiet=True, the first part of the quiet step (see _source_step): only the cell states and
+    the divergence flag are stored (QUIET_ROWS), the rest stays in locals for the partials and the
+    shift; and the output units' net inputs are summed but their logistic is not taken. Nothing
+    reads those rows or yk after a quiet tick (judging, backward passes and trace rows run at full
+    ticks, which compute them all), and the divergence test needs no logistic: yk = logistic(o)
+    is nan exactly when o is (logistic(+-inf) is 1 or 0)."""
     ly = layout(dims)
     n_in, H, K, NL = dims["n_in"], dims["H"], dims["K"], dims["NL"]
     Nc, D, R, Do = ly["Nc"], ly["D"], ly["R"], ly["Do"]
@@ -190,16 +199,17 @@ def _source_tick(dims, outputs=True) -> str:
         put(f"n{r} = 0.0")
         for d in range(D):
             put(f"n{r} += {z('W', r * D + d)} * a{d}")
-    units(put, dims, z, lambda r: f"n{r}")
+    units(put, dims, z, lambda r: f"n{r}", QUIET_ROWS if quiet else None)
     bvals = [f"a{m}" for m in range(n_in)] + [f"yc{c}" for c in range(Nc)] + \
         [f"yh{i}" for i in range(H)] + ["1.0"]
     for d, v in enumerate(bvals):
-        put(f"{z('B', d)} = {v}")
+        if not quiet:
+            put(f"{z('B', d)} = {v}")
     for k in range(K):
         put(f"o{k} = 0.0")
         for d, v in enumerate(bvals):
             put(f"o{k} += {z('Wo', k * Do + d)} * {v}")
-        if outputs:
+        if not quiet:
             put(f"yk{k} = logistic(o{k})")
             put(f"{z('yk', k)} = yk{k}")
         else:  # 0.0, or nan where yk would be nan (o == o is false only for nan)
@@ -210,8 +220,9 @@ def _source_tick(dims, outputs=True) -> str:
     return "\n".join(out) + "\n"
 
 
-def _source_partials(dims) -> str:
-    """def f(spec, Z): P += u a^T for every lane (eqs. 25, 27), after the forward step."""
+def _source_partials(dims, quiet=False) -> str:
+    """def f(spec, Z): P += u a^T for every lane (eqs. 25, 27), after the forward step.
+    quiet=True: its factors from the tick's locals (in the quiet step's one body)."""
     ly = layout(dims)
     NL = dims["NL"]
     Nc, D = ly["Nc"], ly["D"]
@@ -224,8 +235,12 @@ def _source_partials(dims) -> str:
     put(f"a{D - 1} = 1.0")
     for c in range(Nc):
         j = blk[c]
-        put(f"u{c} = {z('gp', c)} * {z('yin', j)}")
-        put(f"v{c} = {z('gc', c)} * {z('fin', j)}")
+        if quiet:
+            put(f"u{c} = gp{c} * yin{j}")
+            put(f"v{c} = gc{c} * fin{j}")
+        else:
+            put(f"u{c} = {z('gp', c)} * {z('yin', j)}")
+            put(f"v{c} = {z('gc', c)} * {z('fin', j)}")
     for c in range(Nc):
         for d in range(D):
             put(f"{z('P', c * D + d)} += u{c} * a{d}")
@@ -235,23 +250,25 @@ def _source_partials(dims) -> str:
     return "\n".join(out) + "\n"
 
 
-def _source_shift(dims) -> str:
-    """def f(spec, Z): this step's activations become the next step's sources."""
+def _source_shift(dims, quiet=False) -> str:
+    """def f(spec, Z): this step's activations become the next step's sources.
+    quiet=True: from the tick's locals (in the quiet step's one body)."""
     ly = layout(dims)
     n_in, H, NL = dims["n_in"], dims["H"], dims["NL"]
     Nc, C = ly["Nc"], ly["C"]
     z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
+    y = (lambda name, i: f"{name}{i}") if quiet else z  # noqa: E731
     out = ["def f(spec, Z):", f"    for l in range({NL}):"]
     put = lambda s: out.append("        " + s)  # noqa: E731
     a_c, a_in, a_out, a_h = n_in, n_in + Nc, n_in + Nc + C, n_in + Nc + 2 * C
     for c in range(Nc):
-        put(f"{z('A', a_c + c)} = {z('yc', c)}")
+        put(f"{z('A', a_c + c)} = {y('yc', c)}")
     for j in range(C):
-        put(f"{z('A', a_in + j)} = {z('yin', j)}")
-        put(f"{z('A', a_out + j)} = {z('yout', j)}" if dims["out_gates"]
+        put(f"{z('A', a_in + j)} = {y('yin', j)}")
+        put(f"{z('A', a_out + j)} = {y('yout', j)}" if dims["out_gates"]
             else f"{z('A', a_out + j)} = 0.0")
     for i in range(H):
-        put(f"{z('A', a_h + i)} = {z('yh', i)}")
+        put(f"{z('A', a_h + i)} = {y('yh', i)}")
     if not (Nc or C or H):
         put("pass")
     return "\n".join(out) + "\n"
@@ -262,9 +279,18 @@ def _source_step(dims) -> str:
     learning run (lanes._run). In one body LLVM reuses the values the tick has in registers (the
     sources, the factors of the partials) where the partials and the shift would reload them from
     Z; the same operations in the same order, so the same bits. Measured on adding T=100, 8
-    lanes: 19.10 -> 20.22 M steps/s (README, Speed). Without the output units' logistic
-    (outputs=False, 2026-11-27): 19.51 -> 20.16 (means of 17 alternating pairs, 11 faster)."""
-    parts = [_source_tick(dims, outputs=False), _source_partials(dims), _source_shift(dims)]
+    lanes: 19.10 -> 20.22 M steps/s (README, Speed).
+
+    It does only what the next ticks need (quiet=True in each part): it stores the cell states,
+    the partials, the next step's sources and the divergence flag, and leaves out the output
+    units' logistic and the activations and derivatives that only a full tick's per-lane code
+    reads (LLVM then drops the derivatives' arithmetic too). After a quiet tick those rows of Z
+    are stale until the next full tick's `tick` computes them again (so lanes._run does not run
+    `shift` after a quiet tick). Measured (2026-11-27, adding T=100, 8 lanes, best of 5 runs of
+    20,000 sequences a lane, 4 alternating rounds): 20.78 M steps/s with the full tick's stores,
+    21.42 without the output units' logistic, 22.38 without the stores."""
+    parts = [_source_tick(dims, quiet=True), _source_partials(dims, quiet=True),
+             _source_shift(dims, quiet=True)]
     lines = parts[0].splitlines()
     for part in parts[1:]:
         lines += part.splitlines()[2:]  # each body, without its def and lane-loop lines

@@ -99,7 +99,7 @@ def _add_outer(dW, r, e, a, on):
 
 
 def source_backward(dims) -> str:
-    """def f(spec, Z, net, st): backward_lanes as straight-line code over Z's rows (unrolled.py),
+    """def f(spec, Z): backward_lanes as straight-line code over Z's rows (unrolled.py),
     for nets of up to UNROLL_MAX_SOURCES sources. backward_lanes' loops over the lanes have a
     run-time trip count and separate arrays, so each of its few hundred short loops pays an
     overlap check and a scalar remainder (Reber net, 8 lanes: 1.6 microseconds a tick, three
@@ -113,7 +113,7 @@ def source_backward(dims) -> str:
     blk = _blocks(dims["sizes"])
     r_in, r_out, r_h = Nc, Nc + C, Nc + 2 * C
     z = lambda name, i: f"Z[{(ly[name] + i) * NL} + l]"  # noqa: E731
-    out = ["def f(spec, Z, net, st):", f"    for l in range({NL}):"]
+    out = ["def f(spec, Z):", f"    for l in range({NL}):"]
     put = lambda s: out.append("        " + s)  # noqa: E731
 
     def add(row, term):  # dW or dWo element += term, for the lanes that are on
@@ -159,14 +159,27 @@ def source_backward(dims) -> str:
     return "\n".join(out) + "\n"
 
 
-def _loops(spec, Z, net, st):
-    backward_lanes(net, st)
-
-
 def compile_backward(spec_type):
-    """The implementation of unrolled.backward for this topology: written out, or the loops."""
-    from .unrolled import UNROLL_MAX_SOURCES, _dims_from_type, build, layout
+    """The implementation of unrolled.backward for this topology: written out, or the loops.
+
+    A wrapper that the caller inlines (unrolled.backward is overloaded with inline="always"), so
+    that the written-out pass, a function of Z alone, is called with Z alone: Numba passes a
+    call's arguments as their flattened fields, and the LaneState and the net are hundreds of
+    words, copied at every call (on nets with targets at every step, at every tick)."""
+    from .unrolled import UNROLL_MAX_SOURCES, _dims_from_type, backward_written, layout
 
     if layout(_dims_from_type(spec_type))["D"] > UNROLL_MAX_SOURCES:
-        return _loops
+        def loops(spec, Z, net, st):
+            backward_lanes(net, st)
+        return loops
+
+    def written(spec, Z, net, st):
+        backward_written(spec, Z)
+    return written
+
+
+def compile_written(spec_type):
+    """The implementation of unrolled.backward_written: source_backward for this topology."""
+    from .unrolled import build
+
     return build("unrolled", {"backward": source_backward}, "backward", spec_type)

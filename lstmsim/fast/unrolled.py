@@ -360,6 +360,11 @@ def backward(spec, Z, net, st):
     raise NotImplementedError("compiled only (numba)")
 
 
+def backward_written(spec, Z):
+    """The same, written out for nets of up to UNROLL_MAX_SOURCES sources (lane_backward.py)."""
+    raise NotImplementedError("compiled only (numba)")
+
+
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path would stop the vectoriser (1 + e^-x is never 0: the same results)
 _OPTS = dict(jit_options={"error_model": "numpy"})
@@ -385,8 +390,15 @@ def _ol_shift(spec, Z):
     return _compile("shift", spec)
 
 
-@overload(backward, **_OPTS)
+@overload(backward, inline="always", **_OPTS)
 def _ol_backward(spec, Z, net, st):
     from .lane_backward import compile_backward  # (it imports this module)
 
     return compile_backward(spec)
+
+
+@overload(backward_written, **_OPTS)
+def _ol_backward_written(spec, Z):
+    from .lane_backward import compile_written  # (it imports this module)
+
+    return compile_written(spec)

@@ -86,26 +86,32 @@ def single(task, n, repeats, reference=False, **kw):
 def lanes_setup(task, n, n_lanes, **kw):
     """n_lanes trials (seeds 0..n_lanes-1) ready to run n sequences each in the lane kernel."""
     from lstmsim.fast.batch import _NO_DATA
-    from lstmsim.fast.lane_state import L_ACTIVE, L_I, L_NMAX, new_lane_state
+    from lstmsim.fast.lane_state import new_lane_state
 
     trs = [Training(_cfg(task, seed=i, **kw)) for i in range(n_lanes)]
     st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
-    st.li[:n_lanes, L_ACTIVE], st.li[:n_lanes, L_I], st.li[:n_lanes, L_NMAX] = 1, 0, n
     T = lambda f: tuple(f(t) for t in trs)  # noqa: E731
     args = (T(lambda t: t.net), T(lambda t: t.scratch), st, trs[0].rules, T(lambda t: t.tp),
             T(lambda t: t.data.get("train", _NO_DATA)), T(lambda t: t.train_rng),
             T(lambda t: t.stop), T(lambda t: t.log), T(lambda t: t.recorder))
-    return trs, st, args
+    return trs, st, args, n
 
 
 def lanes_go(setup):
-    from lstmsim.fast.lane_state import L_ACTIVE
+    """Run the lanes of lanes_setup through their n sequences; returns the steps done. In
+    requests of at most LOG_CAPACITY sequences a lane, as Training.advance asks: a request writes
+    its results into each trial's log, which holds that many (the kernel does not check)."""
+    from lstmsim.fast.lane_state import L_ACTIVE, L_I, L_NMAX
     from lstmsim.fast.lanes import run_lanes
+    from lstmsim.training import LOG_CAPACITY
 
-    trs, st, args = setup
+    trs, st, args, n = setup
     n_lanes = len(trs)
-    while st.li[:n_lanes, L_ACTIVE].any():
-        run_lanes(*args)
+    for start in range(0, n, LOG_CAPACITY):
+        st.li[:n_lanes, L_ACTIVE], st.li[:n_lanes, L_I] = 1, 0
+        st.li[:n_lanes, L_NMAX] = min(LOG_CAPACITY, n - start)
+        while st.li[:n_lanes, L_ACTIVE].any():
+            run_lanes(*args)
     return sum(int(t.stop.ints[5]) for t in trs)
 
 

@@ -16,6 +16,7 @@ from .kernel import (RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_S
                      rec_width)
 from .network import InitSpec, build, weight_count
 from .fast.single import make_fast_scratch, run_chunk_fast
+from .generators.pcg64 import require_pcg64
 from .task_kinds import TASK_KINDS
 from .topology import Topology, parse_blocks
 from .train_loop import (EVENT_DONE, STOP_NONE, STOP_NSEQ, STOP_ST3, Rules, new_log, new_recorder,
@@ -128,7 +129,9 @@ class Training:
     # ---- testing ----------------------------------------------------------------------------
     def evaluate(self, n: int, rng=None, data=None, item_base: int = -1, recorder=None) -> dict:
         """Test on n sequences without learning; returns counts under both correctness rules."""
-        rng = self.test_rng if rng is None else rng
+        if rng is None:
+            rng = self.test_rng
+        require_pcg64(rng)
         if data is None and "test" in self.data and item_base < 0:
             data, item_base = self.data["test"], 0  # a fixed test set (Reber): each item once
             n = min(n, data.shape[0])

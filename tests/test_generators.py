@@ -14,6 +14,7 @@ from numba import njit
 
 from lstmsim.generators import GENERATOR_IDS, generate, lag2, lag2c, order, reber, twoseq
 from lstmsim.generators.draws import integers
+from lstmsim.generators.pcg64 import check_layout, random, require_pcg64
 
 EMPTY = np.zeros((0, 1))
 
@@ -96,10 +97,11 @@ def test_generator_ids():
 @njit
 def _draw_pairs(rng, low, high, n, out, between):
     """n draws of integers(rng, low, high), each followed by a uniform double (which shares the
-    bit generator's state, including its buffered 32-bit half) into `between`."""
+    bit generator's state, including its buffered 32-bit half) into `between`: both the way the
+    generators draw them (generators/draws.py, generators/pcg64.py)."""
     for i in range(n):
         out[i] = integers(rng, low, high)
-        between[i] = rng.random()
+        between[i] = random(rng)
 
 
 @njit
@@ -129,6 +131,46 @@ def test_integers_is_rng_integers(low, high):
     assert rngs[0].random() == rngs[1].random() == rngs[2].random()
     if high - low <= 11:
         assert set(got.tolist()) == set(range(low, high))
+
+
+@njit
+def _uniforms(rng, out):
+    for i in range(out.shape[0]):
+        out[i] = random(rng)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 12345, 2**63 + 7])
+def test_pcg64_random_is_rng_random(seed):
+    """generators/pcg64.random (NumPy's PCG64 step inlined) draws what rng.random() draws, from
+    and into the bit generator's own state: a stream drawn by it interleaved with numba's
+    integers (which buffer 32-bit halves) and NumPy's own random() is the stream NumPy alone
+    draws, and both bit generators end in the same state."""
+    rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+    first, ints, between, second = np.empty(1000), np.empty(3, np.int64), np.empty(3), np.empty(4)
+    _uniforms(rng, first)
+    _draw_pairs(rng, 0, 11, 3, ints, between)
+    _uniforms(rng, second)
+    tail = [rng.random() for _ in range(3)]
+    assert first.tolist() == ref.random(1000).tolist() and len(set(first.tolist())) == 1000
+    pairs = [(int(ref.integers(0, 11)), ref.random()) for _ in range(3)]
+    assert ints.tolist() == [i for i, _ in pairs] and between.tolist() == [u for _, u in pairs]
+    assert second.tolist() == ref.random(4).tolist()
+    assert tail == [ref.random() for _ in range(3)]
+    assert rng.bit_generator.state == ref.bit_generator.state
+
+
+def test_pcg64_layout_check_and_guard():
+    """The import-time check (generators/pcg64.check_layout) reads a PCG64's state where the
+    draws above do, and tells other bit generators apart; Generators from outside must be PCG64."""
+    bg = np.random.PCG64(3)
+    bg.random_raw(5)
+    check_layout(bg)
+    with pytest.raises(RuntimeError, match="layout"):
+        check_layout(np.random.PCG64DXSM(3))  # same state struct, another output function
+    require_pcg64(np.random.default_rng(1))
+    for other in (np.random.Generator(np.random.MT19937(1)), np.random.RandomState(1), None):
+        with pytest.raises(ValueError, match="PCG64"):
+            require_pcg64(other)
 
 
 def test_integers_rejects_an_empty_range():

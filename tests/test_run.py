@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import lstmsim
 from lstmsim import config
@@ -137,3 +138,12 @@ def test_fixed_set_evaluation_continues_across_chunks(monkeypatch):
     assert np.array_equal(whole["arrays"]["length"], chunked["arrays"]["length"])
     # the 256 test strings are distinct, so their lengths are not one repeated block of 50
     assert not np.array_equal(chunked["arrays"]["length"][:50], chunked["arrays"]["length"][50:100])
+
+
+def test_evaluate_takes_only_pcg64_generators():
+    """The compiled generators draw with PCG64's step inlined (generators/pcg64.py), so a
+    Generator on another bit generator is refused before it reaches them."""
+    tr = Training(config.load("adding", dict(progress="none", max_sequences=10, T=20)))
+    with pytest.raises(ValueError, match="PCG64"):
+        tr.evaluate(3, rng=np.random.Generator(np.random.MT19937(0)))
+    assert tr.evaluate(3, rng=np.random.default_rng(0))["arrays"]["length"].shape == (3,)

@@ -25,6 +25,7 @@ import numpy as np
 from numba import njit
 
 from .draws import integers
+from .pcg64 import random
 
 # layout of the task-parameter vector tp
 P_Q = 0  # q: number of distractors in the fixed prefix (minimal lag q+1)
@@ -96,7 +97,7 @@ def generate(rng, tp, X, Y, J, has_t):
         _put(X, t, n_in, integers(rng, 0, p))
     t = q + 2
     k = 0
-    while k < k_max and rng.random() < P_CONTINUE:
+    while k < k_max and random(rng) < P_CONTINUE:
         _put(X, t, n_in, integers(rng, 0, p))
         t += 1
         k += 1

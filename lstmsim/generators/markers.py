@@ -8,6 +8,7 @@ The target at the last step is 0.5 + (X1 + X2)/4 (adding) or X1*X2 (multiplicati
 from numba import njit
 
 from .draws import integers
+from .pcg64 import random
 
 # layout of the task-parameter vector tp
 P_T = 0  # minimal length T; the length is uniform in [T, T + T//10]
@@ -32,7 +33,7 @@ def generate(rng, tp, X, Y, J, has_t):
     L = T + integers(rng, 0, T // 10 + 1)
     low = tp[P_VALUE_LOW]
     for t in range(L):
-        X[t, 0] = low + (1.0 - low) * rng.random()
+        X[t, 0] = low + (1.0 - low) * random(rng)
         X[t, 1] = 0.0
         has_t[t] = 0
     if tp[P_END_MARKERS] != 0.0:

@@ -29,7 +29,7 @@ Why it is shaped this way:
   part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
   vectorised divergence test. Even so, a lane's per-sequence work costs about a quarter of its
   time on adding T=100 (~1.3 of ~4.5 microseconds per lane and sequence in a cycle-counter profile
-  of 2026-11-27; README, Speed): its start (generating, resetting state and partials with strided
+  of 2026-11-27; docs/speed.md): its start (generating, resetting state and partials with strided
   per-lane stores), its end (update, log, stop window) and its target step. The functions that do
   it are inlined here (lane_steps.py says why).
 * Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no
@@ -87,7 +87,7 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorde
     Python, not a kernel around the kernel: Numba links a compiled caller's callees into the
     caller's own module and optimises and generates machine code for all of it again, so a
     compiled wrapper compiled the whole lane kernel a second time (adding, 8 lanes, first compile:
-    80-95 s with it, 31-36 s without; README). It runs once per kernel call, which lasts until
+    80-95 s with it, 31-36 s without; docs/speed.md). It runs once per kernel call, which lasts until
     some lane's request is done, so its Python costs nothing measurable.
     """
     load_lanes(nets, scratches, st)

@@ -279,7 +279,7 @@ def _source_step(dims) -> str:
     learning run (lanes._run). In one body LLVM reuses the values the tick has in registers (the
     sources, the factors of the partials) where the partials and the shift would reload them from
     Z; the same operations in the same order, so the same bits. Measured on adding T=100, 8
-    lanes: 19.10 -> 20.22 M steps/s (README, Speed).
+    lanes: 19.10 -> 20.22 M steps/s (docs/speed.md).
 
     It does only what the next ticks need (quiet=True in each part): it stores the cell states,
     the partials, the next step's sources and the divergence flag, and leaves out the output

@@ -1,9 +1,10 @@
 """`random(rng)`: rng.random() for the compiled generators, with NumPy's PCG64 step inlined.
 
 Why: numba's Generator.random() calls the bit generator's C function through a pointer (one
-indirect call per draw, which LLVM cannot inline). The generators draw one number per step of
-most tasks (adding: ~105 a sequence), and at ~6 ns a draw that was about a tenth of a lane's
-per-sequence time. Here the draw is the PCG64 step itself, generated into the caller: ~2 ns.
+indirect call per draw, which LLVM cannot inline). Here the draw is the PCG64 step itself,
+generated into the caller. Measured (2026-11-27): a loop of draws 6.0-6.6 -> 2.1-2.2 ns a draw;
+adding's generator (~105 draws a sequence) 0.36-0.43 -> 0.24-0.34 microseconds a sequence, of a
+lane's ~4.4 (docs/speed.md).
 
 Same numbers, same stream: the step is NumPy's PCG64 (pcg64.h, `pcg_setseq_128_xsl_rr_64`): the
 128-bit LCG state <- state * MULTIPLIER + inc, then the output XSL-RR of the new state (the high
@@ -12,10 +13,11 @@ and low halves XORed, rotated right by the state's top 6 bits), then NumPy's dou
 NumPy's own functions (rng.integers, generators/draws.py, the Python Generator) interleave into
 one stream (tests/test_generators.py compares them, and the states after).
 
-Requirements, checked by `check_layout` when this module is imported (no compilation): the
-Generator's bit generator is PCG64 (what lstmsim makes everywhere: training.py, checks.py), and
-NumPy was built with native 128-bit integers, so that its PCG64 state is two little-endian
-128-bit words (state, inc) behind the first pointer of the bit generator's state struct.
+Requirements: the Generator's bit generator is PCG64 (what lstmsim makes everywhere:
+training.py, checks.py; `require_pcg64` checks a Generator handed in from outside), and NumPy was
+built with native 128-bit integers, so that its PCG64 state is two little-endian 128-bit words
+(state, inc) behind the first pointer of the bit generator's state struct (`check_layout`, run
+when this module is imported, checks that without compiling anything).
 """
 
 import ctypes

@@ -125,8 +125,9 @@ def lanes_run(task, n, n_lanes, **kw):
 
 
 def paired_ratio(n, n_lanes, pairs, **kw):
-    """The lanes' aggregate rate over the fast loop's, measured in `pairs` back-to-back pairs of
-    runs of equal work (n sequences of one trial, n / n_lanes sequences a lane), the order
+    """The lanes' aggregate rate over the fast loop's on the adding problem (`kw`: its overrides,
+    e.g. T), measured in `pairs` back-to-back pairs of runs of equal work (n sequences of one
+    trial, n / n_lanes sequences a lane), the order
     alternating; returns the per-pair ratios. On this noisy shared machine the rates drift by
     10% and more within minutes, so a ratio of two best-of figures measured minutes apart
     carries that drift; a pair's two runs see the same conditions."""

@@ -27,9 +27,9 @@ Why it is shaped this way:
   lanes like the step (lane_backward.py). On the adding problem a lane has one target step in ~100,
   so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
   part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
-  vectorised divergence test. Even so, a lane's per-sequence work costs about a quarter of its
-  time on adding T=100 (~1.3 of ~4.5 microseconds per lane and sequence in a cycle-counter profile
-  of 2026-11-27; docs/speed.md): its start (generating, resetting state and partials with strided
+  vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its
+  time on adding T=100 (~1.4 of ~4.4 microseconds per lane and sequence in a cycle-counter profile
+  at 100c2ef, the full ticks included; docs/speed.md): its start (generating, resetting state and partials with strided
   per-lane stores), its end (update, log, stop window) and its target step. The functions that do
   it are inlined here (lane_steps.py says why).
 * Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .aligned import aligned_zeros
 from .unrolled import dims_from_spec, layout, make_spec
 
 PAD = 8
@@ -78,7 +79,7 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD) -> LaneSt
     NL = -(-n_lanes // pad) * pad
     spec = make_spec(net, NL)
     ly = layout(dims_from_spec(spec))
-    Z = np.zeros(ly["_total"] * NL)
+    Z = aligned_zeros(ly["_total"] * NL)  # each row of lanes in one cache line (aligned.py)
     rows = Z.reshape(ly["_total"], NL)
 
     def view(name, *shape):

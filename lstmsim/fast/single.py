@@ -31,6 +31,7 @@ from ..kernel import (N_STATS, RULE_ABS, RULE_RANK, RULE_SQUARED, STAT_ABS, STAT
                       UPDATE_STEP, _legal_on_top, _record)
 from ..network import Net
 from .step_code import forward, layout, partials, shift
+from .aligned import aligned_zeros
 from .unrolled import dims_from_spec, make_spec
 from ..train_loop import EVENT_DONE, EVENT_REC_FULL, NO_EVENT, REC_FULL, end_sequence, record_row
 
@@ -77,7 +78,7 @@ def make_fast_scratch(net: Net) -> FastScratch:
     z = np.zeros
     spec = make_spec(net, 1)
     ly = layout(dims_from_spec(spec))
-    Z = z(ly["_total"][0])
+    Z = aligned_zeros(ly["_total"][0])  # starting on a cache line (aligned.py)
 
     def v(name):  # a view of the step's flat buffer (step_code.py)
         pos, shape = ly[name]

@@ -54,6 +54,14 @@ def test_logistic_within_rounding_of_the_exact_value_and_of_the_c_library_versio
     assert np.mean(out == lib) > 0.45
 
 
+def test_the_logistics_fused_multiply_add_rounds_once():
+    from lstmsim.logistic import _fma
+
+    fma = njit(lambda a, b, c: _fma(a, b, c))
+    a, b = 1.0 + 2.0 ** -30, 1.0 - 2.0 ** -30  # a * b = 1 - 2^-60, which rounds to 1.0
+    assert a * b - 1.0 == 0.0 and fma(a, b, -1.0) == -(2.0 ** -60)
+
+
 def test_logistic_special_values():
     x = np.array([0.0, -0.0, 5e-324, -5e-324, 37.43, 745.2, 1e6, np.inf, -1e6, -np.inf, -745.2,
                   np.nan])

@@ -273,8 +273,8 @@ def test_the_lanes_backward_pass_is_each_lanes_own_and_leaves_the_others(task, o
 
 
 @njit
-def _gather_on(spec, xs, tl, Z):
-    lane_gather(spec, xs, tl, Z)
+def _gather_on(spec, xs, tl, live, k, Z):
+    lane_gather(spec, xs, tl, live, k, Z)
 
 
 # written out with 4, 8 and 16 lanes (one vector, one, two per input line), and as loops (36
@@ -287,8 +287,8 @@ GATHER_NETS = [("adding", {}, 4, 4), ("adding", {}, 8, 8), ("adding", {}, 13, 8)
                          ids=["adding-4", "adding-8", "adding-16", "lag2a-p=4", "adding-36-sources"])
 def test_the_inputs_gather_puts_each_lanes_input_at_its_step_in_the_input_rows(task, over,
                                                                                n_lanes, pad):
-    """lane_inputs.gather: row m of the sources gets xs[l, tl[l], m] for every lane l (pad lanes
-    included), and nothing else in Z changes."""
+    """lane_inputs.gather: row m of the sources gets xs[l, tl[l] + k, m] for every live lane l and
+    xs[l, tl[l], m] for the others (pad lanes included), and nothing else in Z changes."""
     from lstmsim.fast.lane_state import new_lane_state
     from lstmsim.fast.unrolled import dims_from_spec, layout
     from lstmsim.training import Training
@@ -299,10 +299,12 @@ def test_the_inputs_gather_puts_each_lanes_input_at_its_step_in_the_input_rows(t
     rng = np.random.default_rng(3)
     st.Z[:] = rng.uniform(-1.0, 1.0, st.Z.size)
     st.xs[:] = rng.uniform(-1.0, 1.0, st.xs.shape)
-    st.tl[:] = rng.integers(0, 9, NL)
+    st.tl[:] = rng.integers(0, 6, NL)
+    st.live[:] = -rng.integers(0, 2, NL)  # -1 live, 0 not
+    k = 3
     before = st.Z.copy()
-    _gather_on(st.spec, st.xs, st.tl, st.Z)
-    expected = st.xs[np.arange(NL), st.tl, :].T  # (n_in, NL)
+    _gather_on(st.spec, st.xs, st.tl, st.live, k, st.Z)
+    expected = st.xs[np.arange(NL), st.tl + k * (st.live != 0), :].T  # (n_in, NL)
     assert np.array_equal(st.a[:net.n_in], expected)
     A = layout(dims_from_spec(st.spec))["A"]
     st.a[:net.n_in] = before.reshape(-1, NL)[A:A + net.n_in]  # the rest of Z: untouched

@@ -66,7 +66,7 @@ class LaneState(NamedTuple):
     js: np.ndarray  # (NL, Lmax, K)    that the per-tick loop touches plain arrays only (indexing
     ht: np.ndarray  # (NL, Lmax) int8  a tuple of per-trial objects by a variable lane costs a
     #                                  branch per element and reference counting)
-    tl: np.ndarray  # (NL,) int64: each lane's current step, for the inputs' gather (0 if idle)
+    tl: np.ndarray  # (NL,) int64: each lane's step at the start of the quiet ticks (0 if idle)
     live: np.ndarray  # (NL,) int64: -1 for the lanes active in this call, else 0 (a bit mask)
     need: np.ndarray  # (NL,) int64: this tick's per-lane work (lanes._run: NEED_*)
     acc: np.ndarray  # (NL,) a sum per lane (lane_backward.py)

@@ -58,13 +58,6 @@ from .unrolled import backward, partials, shift, step, tick
 
 
 @njit(cache=True, _nrt=False)
-def _next_steps(tl, live):
-    """tl += 1 for the live lanes (live is -1 / 0)."""
-    for l in range(tl.shape[0]):
-        tl[l] -= live[l]
-
-
-@njit(cache=True, _nrt=False)
 def _any_diverged(bad, live):
     """Whether a live lane's outputs or cell states are not finite after this tick: `bad` is +0.0
     (all bits 0) or nan, so OR-ing its bits over the live lanes is one vectorised reduction."""
@@ -139,12 +132,14 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
         for l in range(1, n_lanes):
             if li[l, L_ACTIVE] == 1:
                 quiet = min(quiet, li[l, L_STOP] - li[l, L_T])
+        # each lane's step at the first of them; the gather adds k, the quiet ticks done, for the
+        # live lanes (lane_inputs.py), so that nothing is stored per tick for the next one to load
         for l in range(n_lanes):
             tl[l] = li[l, L_T] * li[l, L_ACTIVE]
         k = 0
         diverged = False
         while k < quiet:
-            gather(spec, xs, tl, Z)  # the inputs (lane_inputs.py)
+            gather(spec, xs, tl, live, k, Z)  # the inputs (lane_inputs.py)
             if learn:
                 step(spec, Z)  # tick, partials and shift in one body
             else:
@@ -156,14 +151,13 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
             if _any_diverged(bad, live):
                 diverged = True
                 break
-            _next_steps(tl, live)
             k += 1
         if k > 0:
             for l in range(n_lanes):
                 li[l, L_T] += k * li[l, L_ACTIVE]
         # ---- a full tick: the step of every lane, generated straight-line code (unrolled.py) ---
         if not diverged:
-            gather(spec, xs, tl, Z)  # the inputs (lane_inputs.py)
+            gather(spec, xs, tl, live, k, Z)  # the inputs (lane_inputs.py)
             tick(spec, Z)
             if learn:
                 partials(spec, Z)  # (25), (27): every step, before the target step's errors use them

@@ -19,11 +19,18 @@ from __future__ import annotations
 
 from numba import njit
 
-# A tick's backward passes are vectorised when at least this many lanes need one. A lone lane (on
-# the adding problem, lanes reach their target steps at different ticks) costs about the same on
-# its own: adding T=100, one lane's pass 218 ns against 232 for the written-out pass of all 8
-# lanes; Reber net 510 against 544 (2026-11-26); so one lane keeps the per-lane code.
-BACKWARD_VECTOR_MIN = 2
+# A tick's backward passes are vectorised when at least this many lanes need one: for nets whose
+# step is written out (unrolled.py), even one lane's (on the adding problem, lanes reach their
+# target steps at different ticks). Timed alone, the two cost about the same (adding T=100, one
+# lane's pass 218 ns against 232 for the written-out pass of all 8 lanes, 2026-11-26), but in the
+# lane loop the vectorised pass was faster: 8 lanes 27.62 -> 28.86 M steps/s (means of best-of-5
+# in 4 alternating rounds, each faster, 2026-11-27; most likely because the per-lane pass's
+# scalar reads and writes of rows the vector code has just stored, or is about to load, wait for
+# each other: no counters here to show it). Nets of many sources (looped.py: Exp. 2c) keep the
+# per-lane pass for a lone lane, where the looped pass of all lanes does 8 times its work; not
+# measured there.
+BACKWARD_VECTOR_MIN_UNROLLED = 1
+BACKWARD_VECTOR_MIN_LOOPED = 2
 
 # LaneState.need: what a lane's learning needs at this tick, after its judging (lanes._run)
 NEED_LEARN = 1  # its updates only (update=delayed applies at step 0)

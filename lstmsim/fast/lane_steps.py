@@ -7,7 +7,9 @@ the same order.
 
 from __future__ import annotations
 
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from ..generators import generate
 from ..kernel import UPDATE_DELAYED, UPDATE_SEQUENCE
@@ -203,10 +205,34 @@ def _needs_work(ht, rec_row, t, delayed):
     return ht[t] != 0 or rec_row >= 0 or (delayed and t == 0)
 
 
+@intrinsic
+def _word_at(typingctx, a, i):
+    """The 8 bytes a[i : i + 8] of a 1-d int8 array as one int64 (one load, any alignment)."""
+    if not (isinstance(a, types.Array) and a.ndim == 1 and a.dtype == types.int8
+            and isinstance(i, types.Integer)):
+        return None
+    sig = types.int64(a, i)
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        address = builder.bitcast(builder.gep(array.data, [args[1]]), ir.IntType(64).as_pointer())
+        word = builder.load(address)
+        word.align = 1
+        return word
+
+    return sig, codegen
+
+
 @njit(**_INLINE)
 def _next_stop(ht, rec_row, t, length, delayed):
     """The first step from step t that needs the per-lane part of the tick or is the sequence's
     last; the steps before it are quiet (only divergence can interrupt them)."""
+    if rec_row < 0 and not (delayed and t == 0):
+        # then only a target stops the lane: skip 8 steps at a time while none has one (adding:
+        # ~100 steps to the target at the end; byte by byte the scan took ~0.06 of a lane's ~4.2
+        # microseconds a sequence in a cycle-counter profile; 8 lanes +0.9%, 5 alternating rounds)
+        while t + 8 <= length - 1 and _word_at(ht, t) == 0:
+            t += 8
     while t < length - 1 and not _needs_work(ht, rec_row, t, delayed):
         t += 1
     return t

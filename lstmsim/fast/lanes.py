@@ -22,9 +22,8 @@ Why it is shaped this way:
   lanes hold zero weights and stay at zero activity; they are never generated, judged or stored.
 * What is rare stays scalar and per lane: sequence start (generate, reset), target steps (judging
   and per-step updates), sequence end (apply the update, log, stop window). The backward pass of a
-  target step is per lane too when one lane needs it at a tick, but when several do (on nets with
-  targets at every step, all of them at every tick) it runs for all of them at once, across the
-  lanes like the step (lane_backward.py). On the adding problem a lane has one target step in ~100,
+  target step runs for all lanes that need one at once, across the lanes like the step
+  (lane_backward.py; on nets of many sources, only when several lanes need one). On the adding problem a lane has one target step in ~100,
   so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
   part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
   vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its
@@ -47,14 +46,15 @@ from numba import njit
 from ..logistic import _bits
 from ..kernel import RULE_ABS, RULE_RANK, RULE_SQUARED, UPDATE_DELAYED, UPDATE_STEP, _legal_on_top
 from ..train_loop import EVENT_DONE
-from .lane_backward import BACKWARD_VECTOR_MIN, NEED_BACKWARD, NEED_LEARN
+from .lane_backward import (BACKWARD_VECTOR_MIN_LOOPED, BACKWARD_VECTOR_MIN_UNROLLED, NEED_BACKWARD,
+                            NEED_LEARN)
 from .lane_inputs import gather
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST,
                          L_LEN, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_STOP, L_T, load_lanes,
                          store_lanes)
 from .lane_steps import (_apply_lane, _backward_lane, _end_sequence, _needs_work, _next_stop,
                          _record_lane, _start_sequence)
-from .unrolled import backward, partials, shift, step, tick
+from .unrolled import UNROLL_MAX_SOURCES, backward, partials, shift, step, tick
 
 
 @njit(cache=True, _nrt=False)
@@ -107,6 +107,8 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
     rule, threshold, judge_last = rules.rule, rules.threshold, rules.judge_last
     mode = rules.update_mode
     delayed = learn and mode == UPDATE_DELAYED
+    vector_min = (BACKWARD_VECTOR_MIN_UNROLLED if st.W.shape[1] <= UNROLL_MAX_SOURCES
+                  else BACKWARD_VECTOR_MIN_LOOPED)  # (lane_backward.py)
 
     # lanes that are active but between sequences start one now
     n_done = 0
@@ -202,7 +204,7 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
                     need[l] = NEED_BACKWARD
                     n_back += 1
         # ---- the backward passes: all lanes at once if several need one (lane_backward.py) -----
-        if n_back >= BACKWARD_VECTOR_MIN:
+        if n_back >= vector_min:
             for l in range(st.on.shape[1]):
                 on = l < n_lanes and need[l] == NEED_BACKWARD
                 st.on[0, l] = 1.0 if on else 0.0

@@ -43,12 +43,15 @@ UNROLL_MAX_SOURCES = 32
 
 
 def _size(n: int) -> tuple:
-    """n as a small tuple type: one tuple per decimal digit, of that digit's length (1004 ->
-    ((0,), (), (), (0, 0, 0, 0))). Not a tuple of length n: Numba passes the spec by value through
-    every function of the kernels, and LLVM's compile time grew steeply with such long tuples
-    (the lane kernel for Exp. 2c at p = 1000, 1,004 inputs: 282 s with a tuple of length n, 36 s
-    with this; the one-trial kernel of Exp. 2a: ~70 s, then 44-51 s)."""
-    return tuple((0,) * int(d) for d in str(int(n)))
+    """n as a small tuple type: one tuple per decimal digit, of that digit's length, made of empty
+    tuples (1004 -> (((),), (), (), ((), (), (), ()))). Not a tuple of length n: Numba passes the
+    spec by value through every function of the kernels, and LLVM's compile time grew steeply with
+    such long tuples (the lane kernel for Exp. 2c at p = 1000, 1,004 inputs: 282 s with a tuple of
+    length n, 36 s with this; the one-trial kernel of Exp. 2a: ~70 s, then 44-51 s). Of empty
+    tuples, not of zeros: an empty tuple has no bytes, so only the type is passed. With zeros, every
+    call of the generated step copied 15 words of them onto the stack (adding, 8 lanes: 18 words
+    pushed per quiet tick's call, 3 now; 2026-11-27)."""
+    return tuple(((),) * int(d) for d in str(int(n)))
 
 
 def _read_size(t) -> int:

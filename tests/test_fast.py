@@ -329,6 +329,23 @@ def test_the_spec_type_holds_every_size_of_the_net():
         assert len(str(typeof(spec))) < 700  # not one tuple element per input line
 
 
+def test_the_spec_passes_no_bytes_at_run_time():
+    """make_spec's sizes live in its type only (unrolled._size: tuples of empty tuples), so calls of
+    the generated kernels pass nothing for it; of zeros, a spec was 8 bytes per unit of each digit."""
+    from numba import typeof
+    from numba.core.registry import cpu_target
+
+    from lstmsim.fast import unrolled
+    from lstmsim.training import Training
+
+    ctx = cpu_target.target_context
+    for task, over in (("adding", {}), ("lag2c", dict(p=1000, q=1000))):
+        net = Training(config.load(task, dict(progress="none", **over))).net
+        spec = unrolled.make_spec(net, 8)
+        assert unrolled.dims_from_spec(spec)["n_in"] == net.n_in
+        assert ctx.get_abi_sizeof(ctx.get_value_type(typeof(spec))) == 0
+
+
 @pytest.mark.parametrize("task,over,n", LANE_CASES, ids=_ids(LANE_CASES))
 def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
     from lstmsim.training import Training

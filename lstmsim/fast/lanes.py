@@ -23,8 +23,8 @@ Why it is shaped this way:
 * What is rare stays scalar and per lane: sequence start (generate, reset), target steps (judging
   and per-step updates), sequence end (apply the update, log, stop window). The backward pass of a
   target step runs for all lanes that need one at once, across the lanes like the step
-  (lane_backward.py; on nets of many sources, only when several lanes need one). On the adding problem a lane has one target step in ~100,
-  so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
+  (lane_backward.py; on nets of many sources, only when several lanes need one). On the adding
+  problem a lane has one target step in ~100, so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
   part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
   vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its
   time on adding T=100 (~1.4 of ~4.4 microseconds per lane and sequence in a cycle-counter profile

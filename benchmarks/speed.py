@@ -94,7 +94,8 @@ def lanes_setup(task, n, n_lanes, **kw):
     from lstmsim.fast.lane_state import new_lane_state
 
     trs = [Training(_cfg(task, seed=i, **kw)) for i in range(n_lanes)]
-    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
+    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8,
+                        stop=trs[0].stop, log=trs[0].log)
     T = lambda f: tuple(f(t) for t in trs)  # noqa: E731
     args = (T(lambda t: t.net), T(lambda t: t.scratch), st, trs[0].rules, T(lambda t: t.tp),
             T(lambda t: t.data.get("train", _NO_DATA)), T(lambda t: t.train_rng),

@@ -111,10 +111,13 @@ def _reference(cfg):
 
 
 def _advance_all(tr, n, chunks=(1, 7, 300)):
-    """Advance in uneven chunks until n sequences or an event; returns the events seen."""
+    """Advance in uneven chunks until n sequences or an event; returns the events seen. Each
+    chunk's log rows are kept in tr.chunk_logs (for _same_state)."""
     events, done, k = [], 0, 0
+    logs = tr.__dict__.setdefault("chunk_logs", [])
     while done < n:
         d, ev, step = tr.advance(min(chunks[k % len(chunks)], n - done))
+        logs.append([a[:d].copy() for a in tr.log])
         k += 1
         done += d
         events.append((int(tr.stop.ints[4]), ev, step))
@@ -129,6 +132,9 @@ def _same_state(a, b):
     assert np.array_equal(a.stop.ints, b.stop.ints)
     assert a.stop.err_sum[0] == b.stop.err_sum[0]
     assert np.array_equal(a.stop.ring_err, b.stop.ring_err)
+    # every sequence's log row (length, errors, correct), however the chunks were cut
+    for field, x, y in zip(a.log._fields, *(zip(*t.chunk_logs) for t in (a, b))):
+        assert np.array_equal(np.concatenate(x), np.concatenate(y)), field
 
 
 CASES = [  # (task, overrides, sequences): several topologies, tasks and update modes
@@ -388,6 +394,21 @@ def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone(poisoned
         assert np.array_equal(alone.net.W_o, tr.net.W_o, equal_nan=True)
         assert np.array_equal(alone.stop.ints, tr.stop.ints)
     assert out[1][0][1] == (1, 3, 0)  # diverged at step 0 of its next sequence
+
+
+def test_a_trial_with_another_stop_window_runs_alone_and_gets_what_it_gets_alone():
+    """The lane state holds one window length (lane_state.fits): a trial of another runs on the
+    single-trial path beside the lanes instead of failing the batch."""
+    from lstmsim.training import Training
+
+    cfgs = [config.load("adding", dict(T=20, seed=s, progress="none", **over))
+            for s, over in ((1, {}), (2, dict(window=7)), (3, {}))]
+    trs, events = _run_lanes(cfgs, 150, chunks=[(40,)])
+    for cfg, tr, ev in zip(cfgs, trs, events):
+        alone = Training(cfg)
+        assert _advance_all(alone, 150) == ev
+        _same_state(alone, tr)
+    assert trs[1].stop.ring_err.shape == (7,) != trs[0].stop.ring_err.shape
 
 
 def test_a_trial_that_never_trains_leaves_the_others_alone():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lane_state import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, new_lane_state
+from .lane_state import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, fits, new_lane_state
 from .lanes import run_lanes
 from .single import run_chunk_fast
 
@@ -63,10 +63,11 @@ class LaneEngine:
         with self.cond:
             if self.state is None:
                 self.state = new_lane_state(net, self.n, bufs[0].shape[0],
-                                            pad=4 if self.n <= 4 else 8)
+                                            pad=4 if self.n <= 4 else 8, stop=stop, log=log)
                 self.rules = rules
-            # a trial whose rules differ (never within one setting) or a failed kernel: alone
-            if rules == self.rules and self.error is None:
+            # a trial whose rules, stop window or log differ (never within one setting) or a
+            # failed kernel: alone
+            if rules == self.rules and fits(self.state, stop, log) and self.error is None:
                 self.args[lane] = (net, args[1], tp, data, rng, stop, log, recorder)
                 li = self.state.li
                 li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)
@@ -184,7 +185,8 @@ def warm(cfg, n_lanes: int) -> None:
     from ..training import Training
 
     trs = [Training(cfg) for _ in range(n_lanes)]
-    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8)
+    st = new_lane_state(trs[0].net, n_lanes, trs[0].max_length, pad=4 if n_lanes <= 4 else 8,
+                        stop=trs[0].stop, log=trs[0].log)
     data = tuple(t.data.get("train", _NO_DATA) for t in trs)
     run_lanes(tuple(t.net for t in trs), tuple(t.scratch for t in trs), st, trs[0].rules,
               tuple(t.tp for t in trs), data, tuple(t.train_rng for t in trs),

@@ -13,7 +13,8 @@ from numba.extending import intrinsic
 
 from ..generators import generate
 from ..kernel import UPDATE_DELAYED, UPDATE_SEQUENCE
-from ..train_loop import EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS, window_update
+from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS, StopState,
+                          window_update)
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIRTY, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST, L_LEN,
                          L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
 
@@ -123,13 +124,15 @@ def _record_lane(st, l, rec, row, X, Y, has_t, t):
 
 
 @njit(**_INLINE)
-def _start_sequence(net, st, l, rules, tp, data, rng, recorder, stop, n_in):
+def _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
     """Begin lane l's next sequence: trace buffer check, generate, reset (kernel.run_sequence's
-    prologue). Returns False if the lane's request ends here (trace buffer full)."""
+    prologue). Returns False if the lane's request ends here (trace buffer full). The per-trial
+    objects come as tuples, each taken by the lane only where it is used (lane_state.py says why)."""
     li = st.li
-    seq_index = stop.ints[I_SEQS]
+    seq_index = st.win_ints[l, I_SEQS]
     rec_row = -1
     if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
+        recorder = recorders[l]
         cnt = recorder.count
         if cnt[0] >= recorder.seq.shape[0] or cnt[1] + st.xs.shape[1] > recorder.rows.shape[0]:
             li[l, L_EVENT] = EVENT_REC_FULL
@@ -142,7 +145,8 @@ def _start_sequence(net, st, l, rules, tp, data, rng, recorder, stop, n_in):
     # without a target, ys and js hold what earlier sequences left there (a different history
     # from the trial's bufs, which its tests also use); nothing reads them there: judging,
     # errors and changes use target steps only, and trace files get NaN (trace._split)
-    L = generate(rules.gen_id, rng, tp, data, item, st.xs[l], st.ys[l], st.js[l], st.ht[l])
+    L = generate(rules.gen_id, rngs[l], tps[l], datas[l], item, st.xs[l], st.ys[l], st.js[l],
+                 st.ht[l])
     _begin(net.n_cells, st, l, rules, L, rec_row, seq_index, n_in)
     return True
 
@@ -240,9 +244,10 @@ def _next_stop(ht, rec_row, t, length, delayed):
 
 
 @njit(**_INLINE)
-def _end_sequence(st, l, rules, log, stop, recorder):
-    """kernel.run_sequence's epilogue and run_chunk's bookkeeping for lane l's finished sequence.
-    Returns True if the lane's request is complete."""
+def _end_sequence(st, l, rules, recorders):
+    """kernel.run_sequence's epilogue and run_chunk's bookkeeping for lane l's finished sequence,
+    its log and stop window in the lane rows (lane_state.py). Returns True if the lane's request
+    is complete."""
     li, lf = st.li, st.lf
     L = li[l, L_LEN]
     div = li[l, L_DIV]
@@ -257,16 +262,19 @@ def _end_sequence(st, l, rules, log, stop, recorder):
     s_max = lf[l, F_MAX]
     ok = li[l, L_OK] == 1 and div < 0
     i = li[l, L_I]
-    log.length[i] = L
-    log.abs_err[i] = s_abs
-    log.sq_err[i] = s_sq
-    log.max_abs[i] = s_max
-    log.correct[i] = 1 if ok else 0
+    st.log_length[l, i] = L
+    st.log_abs_err[l, i] = s_abs
+    st.log_sq_err[l, i] = s_sq
+    st.log_max_abs[l, i] = s_max
+    st.log_correct[l, i] = 1 if ok else 0
+    stop = StopState(st.win_err[l], st.win_bad[l], st.win_big[l], st.win_ints[l], st.win_sum[l],
+                     st.win_levels[l])
     ints = stop.ints
     ints[I_SEQS] += 1
     ints[I_STEPS] += L
     rec_row = li[l, L_REC]
     if rec_row >= 0:
+        recorder = recorders[l]
         cnt = recorder.count
         recorder.seq[cnt[0]] = li[l, L_SEQ]
         recorder.start[cnt[0]] = rec_row

@@ -83,16 +83,16 @@ def run_lanes(nets, scratches, st, rules, tps, datas, rngs, stops, logs, recorde
     80-95 s with it, 31-36 s without; docs/speed.md). It runs once per kernel call, which lasts until
     some lane's request is done, so its Python costs nothing measurable.
     """
-    load_lanes(nets, scratches, st)
-    n_done = _run(nets[0], st, rules, tps, datas, rngs, stops, logs, recorders)
-    store_lanes(nets, scratches, st)
+    load_lanes(nets, scratches, stops, st)
+    n_done = _run(nets[0], st, rules, tps, datas, rngs, recorders)
+    store_lanes(nets, scratches, stops, logs, st)
     return n_done
 
 
 # error_model="numpy": IEEE division without Python's zero-divisor check, whose branch and
 # exception path keep the inlined logistic from vectorising (1 + e^-x is never 0; same results)
 @njit(cache=True, error_model="numpy", _nrt=False)
-def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
+def _run(net, st, rules, tps, datas, rngs, recorders):
     """The tick loop. Most ticks need no per-lane work at all (on adding, a lane needs it on one
     step in ~100: its target step), so the loop has two speeds: `quiet` ticks, run back to back
     while no lane is at a step that needs its per-lane part (the generated step, the inputs as one
@@ -118,8 +118,7 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
                 li[l, L_EVENT] = EVENT_DONE
                 li[l, L_ACTIVE] = 0
                 n_done += 1
-            elif not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], recorders[l],
-                                     stops[l], n_in):
+            elif not _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
                 li[l, L_ACTIVE] = 0
                 n_done += 1
     n_active = 0
@@ -237,12 +236,11 @@ def _run(net, st, rules, tps, datas, rngs, stops, logs, recorders):
                 continue
             li[l, L_T] += 1
             if li[l, L_DIV] >= 0 or li[l, L_T] == li[l, L_LEN]:
-                if _end_sequence(st, l, rules, logs[l], stops[l], recorders[l]):
+                if _end_sequence(st, l, rules, recorders):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
                     continue
-                if not _start_sequence(net, st, l, rules, tps[l], datas[l], rngs[l], recorders[l],
-                                       stops[l], n_in):
+                if not _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
                     li[l, L_ACTIVE] = 0
                     n_done += 1
                     continue

@@ -88,7 +88,7 @@ class LaneState(NamedTuple):
     win_ints: np.ndarray  # (NL, 8) int64
     win_sum: np.ndarray  # (NL, 1)
     win_levels: np.ndarray  # (NL, levels) int64
-    # each trial's log (train_loop.Log) rows of this call, row l for lane l: its sequence i at [l, i]
+    # each trial's log (train_loop.Log) rows of this call: lane l's sequence i at [l, i]
     log_length: np.ndarray  # (NL, capacity) int32
     log_abs_err: np.ndarray
     log_sq_err: np.ndarray

@@ -127,7 +127,7 @@ def _record_lane(st, l, rec, row, X, Y, has_t, t):
 def _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
     """Begin lane l's next sequence: trace buffer check, generate, reset (kernel.run_sequence's
     prologue). Returns False if the lane's request ends here (trace buffer full). The per-trial
-    objects come as tuples, each taken by the lane only where it is used (lane_state.py says why)."""
+    objects come as tuples, each taken by the lane only where it is used (lane_state.py: why)."""
     li = st.li
     seq_index = st.win_ints[l, I_SEQS]
     rec_row = -1

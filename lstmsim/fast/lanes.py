@@ -24,18 +24,20 @@ Why it is shaped this way:
   and per-step updates), sequence end (apply the update, log, stop window). The backward pass of a
   target step runs for all lanes that need one at once, across the lanes like the step
   (lane_backward.py; on nets of many sources, only when several lanes need one). On the adding
-  problem a lane has one target step in ~100, so `_run` runs the ticks in between ("quiet" ticks: no lane at a step that needs its per-lane
-  part) in a tight loop with no per-lane code at all: the inputs' gather, the generated step, one
-  vectorised divergence test. Even so, a lane's per-sequence work costs about a third of its
-  time on adding T=100 (~1.4 of ~4.4 microseconds per lane and sequence in a cycle-counter profile
-  at 100c2ef, the full ticks included; docs/speed.md): its start (generating, resetting state and partials with strided
-  per-lane stores), its end (update, log, stop window) and its target step. The functions that do
-  it are inlined here (lane_steps.py says why).
+  problem a lane has one target step in ~100, so `_run` runs the ticks in between ("quiet" ticks:
+  no lane at a step that needs its per-lane part) in a tight loop with no per-lane code at all: the
+  inputs' gather, the generated step, one vectorised divergence test. Even so, a lane's
+  per-sequence work costs about a third of its time on adding T=100 (~1.4 of ~4.4 microseconds per
+  lane and sequence in a cycle-counter profile at 100c2ef, the full ticks included; docs/speed.md):
+  its start (generating, resetting state and partials with strided per-lane stores), its end
+  (update, log, stop window) and its target step. The functions that do it are inlined here
+  (lane_steps.py says why).
 * Nothing in the tick loop allocates, so it and the per-lane code compile with `_nrt=False` (no
   reference counting of the per-trial objects a sequence start touches, which cost ~0.6
   microseconds a sequence); the generators draw integers with generators/draws.py for that.
-* All state lives in `LaneState` arrays (lane_state.py), so a call can return in the middle of
-  other lanes' sequences (when one lane's request is done) and the next call resumes them exactly.
+* All state lives in `LaneState` arrays (lane_state.py; each trial's stop window and log are
+  copied into its rows for the call), so a call can return in the middle of other lanes'
+  sequences (when one lane's request is done) and the next call resumes them exactly.
   The per-lane sequence work is lane_steps.py; this module is the tick loop.
 """
 
@@ -161,7 +163,7 @@ def _run(net, st, rules, tps, datas, rngs, recorders):
             gather(spec, xs, tl, live, k, Z)  # the inputs (lane_inputs.py)
             tick(spec, Z)
             if learn:
-                partials(spec, Z)  # (25), (27): every step, before the target step's errors use them
+                partials(spec, Z)  # (25), (27): every step, before a target step's errors use them
         # ---- per lane, only where needed: divergence, trace, judging, errors and updates --------
         need = st.need
         n_back = 0

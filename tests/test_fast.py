@@ -132,6 +132,8 @@ def _same_state(a, b):
     assert np.array_equal(a.stop.ints, b.stop.ints)
     assert a.stop.err_sum[0] == b.stop.err_sum[0]
     assert np.array_equal(a.stop.ring_err, b.stop.ring_err)
+    for field, x, y in zip(a.stop._fields, a.stop, b.stop):  # the whole window, levels included
+        assert np.array_equal(x, y), field
     # every sequence's log row (length, errors, correct), however the chunks were cut
     for field, x, y in zip(a.log._fields, *(zip(*t.chunk_logs) for t in (a, b))):
         assert np.array_equal(np.concatenate(x), np.concatenate(y)), field

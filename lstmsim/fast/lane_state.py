@@ -6,7 +6,7 @@ of other lanes' sequences (when one lane's request is done) and the next call re
 exactly. The arithmetic arrays are views of one flat buffer Z (unrolled.layout), which the
 generated per-tick code indexes with literal offsets.
 
-Each trial's stop window and log are copied into lane-indexed rows (`win_*`, `log_*`) for the
+Each trial's stop window and log are copied into lane-indexed rows (`stops`, `logs`) for the
 call and back after it, like its weights: the kernel takes a lane's objects from tuples of the
 trials' objects, and taking one from a tuple by a variable lane is a switch on the lane whose every
 case copies all the object's fields the code after it uses (~35 words for the log, stop window
@@ -81,19 +81,8 @@ class LaneState(NamedTuple):
     live: np.ndarray  # (NL,) int64: -1 for the lanes active in this call, else 0 (a bit mask)
     need: np.ndarray  # (NL,) int64: this tick's per-lane work (lanes._run: NEED_*)
     acc: np.ndarray  # (NL,) a sum per lane (lane_backward.py)
-    # each loaded trial's stop window (train_loop.StopState), row l for lane l
-    win_err: np.ndarray  # (NL, window)
-    win_bad: np.ndarray  # (NL, window) int8
-    win_big: np.ndarray  # (NL, window) int8
-    win_ints: np.ndarray  # (NL, 8) int64
-    win_sum: np.ndarray  # (NL, 1)
-    win_levels: np.ndarray  # (NL, levels) int64
-    # each trial's log (train_loop.Log) rows of this call: lane l's sequence i at [l, i]
-    log_length: np.ndarray  # (NL, capacity) int32
-    log_abs_err: np.ndarray
-    log_sq_err: np.ndarray
-    log_max_abs: np.ndarray
-    log_correct: np.ndarray  # (NL, capacity) int8
+    stops: tuple  # a train_loop.StopState whose arrays have a row per lane: lane l's window
+    logs: tuple  # a train_loop.Log whose arrays have a row per lane: lane l's sequence i at [l, i]
 
 
 def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD, stop=None,
@@ -125,27 +114,19 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD, stop=None
         z((NL, max_length, net.n_in)), z((NL, max_length, K)), z((NL, max_length, K)),
         np.zeros((NL, max_length), np.int8),
         np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64), z(NL),
-        *_rows(NL, new_stop_state(1) if stop is None else stop),
-        *_rows(NL, new_log(0) if log is None else log))
+        _rows(NL, new_stop_state(1) if stop is None else stop),
+        _rows(NL, new_log(0) if log is None else log))
 
 
 def _rows(NL, obj):
-    """NL zero rows shaped and typed like each array of a StopState or Log."""
-    return [np.zeros((NL,) + a.shape, a.dtype) for a in obj]
-
-
-def _stop_rows(st):
-    return st.win_err, st.win_bad, st.win_big, st.win_ints, st.win_sum, st.win_levels
-
-
-def _log_rows(st):
-    return st.log_length, st.log_abs_err, st.log_sq_err, st.log_max_abs, st.log_correct
+    """A StopState or Log like `obj` whose every array has NL zero rows shaped and typed like it."""
+    return type(obj)(*(np.zeros((NL,) + a.shape, a.dtype) for a in obj))
 
 
 def fits(st, stop, log) -> bool:
     """Whether a trial's stop window and log have the lane rows' shapes and types (the trials of
     one setting do)."""
-    pairs = list(zip(stop, _stop_rows(st))) + list(zip(log, _log_rows(st)))
+    pairs = list(zip(stop, st.stops)) + list(zip(log, st.logs))
     return all(a.shape == rows.shape[1:] and a.dtype == rows.dtype for a, rows in pairs)
 
 
@@ -170,7 +151,7 @@ def load_lanes(nets, scratches, stops, st):
         st.Wo[:, :, l] = net.W_o
         st.Mo[:, :, l] = net.M_o
         st.dWo[:, :, l] = fs.dW_o
-        for rows, a in zip(_stop_rows(st), stop):
+        for rows, a in zip(st.stops, stop):
             rows[l] = a
 
 
@@ -185,8 +166,8 @@ def store_lanes(nets, scratches, stops, logs, st):
         fs.dWT[:] = st.dW[:, :, l].T
         net.W_o[:] = st.Wo[:, :, l]
         fs.dW_o[:] = st.dWo[:, :, l]
-        for rows, a in zip(_stop_rows(st), stop):
+        for rows, a in zip(st.stops, stop):
             a[:] = rows[l]
         done = slice(li[l, L_FROM], li[l, L_I])
-        for rows, a in zip(_log_rows(st), log):
+        for rows, a in zip(st.logs, log):
             a[done] = rows[l, done]

@@ -129,7 +129,7 @@ def _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
     prologue). Returns False if the lane's request ends here (trace buffer full). The per-trial
     objects come as tuples, each taken by the lane only where it is used (lane_state.py: why)."""
     li = st.li
-    seq_index = st.win_ints[l, I_SEQS]
+    seq_index = st.stops.ints[l, I_SEQS]
     rec_row = -1
     if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
         recorder = recorders[l]
@@ -262,13 +262,14 @@ def _end_sequence(st, l, rules, recorders):
     s_max = lf[l, F_MAX]
     ok = li[l, L_OK] == 1 and div < 0
     i = li[l, L_I]
-    st.log_length[l, i] = L
-    st.log_abs_err[l, i] = s_abs
-    st.log_sq_err[l, i] = s_sq
-    st.log_max_abs[l, i] = s_max
-    st.log_correct[l, i] = 1 if ok else 0
-    stop = StopState(st.win_err[l], st.win_bad[l], st.win_big[l], st.win_ints[l], st.win_sum[l],
-                     st.win_levels[l])
+    log, rows = st.logs, st.stops
+    log.length[l, i] = L
+    log.abs_err[l, i] = s_abs
+    log.sq_err[l, i] = s_sq
+    log.max_abs[l, i] = s_max
+    log.correct[l, i] = 1 if ok else 0
+    stop = StopState(rows.ring_err[l], rows.ring_bad[l], rows.ring_big[l], rows.ints[l],
+                     rows.err_sum[l], rows.levels[l])  # lane l's window, as window_update takes it
     ints = stop.ints
     ints[I_SEQS] += 1
     ints[I_STEPS] += L

@@ -26,7 +26,10 @@ at T = 500 and 1000, combined with T = 100's in the proportions of Table 7's ste
 run 1.05 T steps a sequence each, for the same numbers of trials and sequences).
 Usage: python benchmarks/speed.py [sequences=20000] [repeats=3] [lanes=8] [skip=startup,cores]
            [cli_sequences=N] [cores_sequences=N] [table7=yes] [baseline=DIR] [pairs=10]
+       python benchmarks/speed.py only=paired [pairs=20] [pair_sequences=80000] [rounds=3] [T=100]
 (cli_sequences: the CLI path's run, by default the adding preset's cap, 500,000 sequences)
+(only=paired: figure 2's paired ratio alone, `rounds` times back to back, in longer pairs than the
+full run's: pair_sequences of one trial against as many in the lanes, per pair)
 (DIR: an older checkout, e.g. made with `git archive fa0359d | tar -x -C DIR`, timed the same way)
 """
 
@@ -271,6 +274,20 @@ def startup():
     return min(times), first
 
 
+def paired_only(opts, n_lanes):
+    """Target 2's paired ratio alone (only=paired): the ratio moves with the hour by more than
+    most changes move it, so a claim about it needs several long series, run back to back."""
+    pairs, n = int(opts.get("pairs", 20)), int(opts.get("pair_sequences", 80000))
+    T = int(opts.get("T", 100))
+    print(f"\n2. paired ratio, {n_lanes} lanes against one trial, adding T={T}: {pairs} pairs of "
+          f"{n} sequences (one trial) and {max(n // n_lanes, 1)} a lane")
+    for r in range(int(opts.get("rounds", 3))):
+        ratios = sorted(paired_ratio(n, n_lanes, pairs, T=T))
+        med = statistics.median(ratios)
+        print(f"   round {r + 1}: median {med:.2f} x, range {ratios[0]:.2f}-{ratios[-1]:.2f} x; "
+              f"target {TARGET_LANES} x -> {'OK' if med >= TARGET_LANES else 'BELOW'}", flush=True)
+
+
 def main(argv):
     opts = dict(a.split("=", 1) for a in argv)
     n = int(opts.get("sequences", 20000))
@@ -282,6 +299,9 @@ def main(argv):
           "float64; M steps/s per CPU second (wall-time rate in brackets); best of "
           f"{repeats}")
     M = 1e6
+    if opts.get("only") == "paired":
+        paired_only(opts, n_lanes)
+        return
 
     print("\n1. one trial, one core")
     if "baseline" in opts:  # the same loop of an older checkout (e.g. before issue 7), same run

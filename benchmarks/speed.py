@@ -299,7 +299,9 @@ def main(argv):
           "float64; M steps/s per CPU second (wall-time rate in brackets); best of "
           f"{repeats}")
     M = 1e6
-    if opts.get("only") == "paired":
+    if "only" in opts:
+        if opts["only"] != "paired":
+            sys.exit(f"speed.py: only={opts['only']!r}: the one choice is only=paired")
         paired_only(opts, n_lanes)
         return
 

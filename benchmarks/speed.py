@@ -290,6 +290,9 @@ def paired_only(opts, n_lanes):
 
 def main(argv):
     opts = dict(a.split("=", 1) for a in argv)
+    if opts.get("only", "paired") != "paired":
+        print(f"speed.py: only={opts['only']!r}: the one choice is only=paired", file=sys.stderr)
+        sys.exit(2)
     n = int(opts.get("sequences", 20000))
     repeats = int(opts.get("repeats", 3))
     n_lanes = int(opts.get("lanes", 8))
@@ -300,8 +303,6 @@ def main(argv):
           f"{repeats}")
     M = 1e6
     if "only" in opts:
-        if opts["only"] != "paired":
-            sys.exit(f"speed.py: only={opts['only']!r}: the one choice is only=paired")
         paired_only(opts, n_lanes)
         return
 

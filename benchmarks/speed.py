@@ -282,10 +282,16 @@ def paired_only(opts, n_lanes):
     print(f"\n2. paired ratio, {n_lanes} lanes against one trial, adding T={T}: {pairs} pairs of "
           f"{n} sequences (one trial) and {max(n // n_lanes, 1)} a lane")
     for r in range(int(opts.get("rounds", 3))):
-        ratios = sorted(paired_ratio(n, n_lanes, pairs, T=T))
-        med = statistics.median(ratios)
-        print(f"   round {r + 1}: median {med:.2f} x, range {ratios[0]:.2f}-{ratios[-1]:.2f} x; "
-              f"target {TARGET_LANES} x -> {'OK' if med >= TARGET_LANES else 'BELOW'}", flush=True)
+        print(f"   round {r + 1}: {paired_summary(paired_ratio(n, n_lanes, pairs, T=T))[1]}",
+              flush=True)
+
+
+def paired_summary(ratios):
+    """The median of paired ratios, and a line with it, their range and target 2's verdict."""
+    ratios = sorted(ratios)
+    med = statistics.median(ratios)
+    return med, (f"median {med:.2f} x, range {ratios[0]:.2f}-{ratios[-1]:.2f} x; target "
+                 f"{TARGET_LANES} x -> {'OK' if med >= TARGET_LANES else 'BELOW'}")
 
 
 def main(argv):
@@ -346,11 +352,9 @@ def main(argv):
           f"single-trial loop, {agg[0] / ref[0]:.2f} x baseline; target {TARGET_LANES} x -> "
           f"{'OK' if agg[0] >= TARGET_LANES * fast[0] else 'BELOW'}")
     pairs = int(opts.get("pairs", 10))
-    ratios = sorted(paired_ratio(max(n, 8000), n_lanes, pairs, T=100))
-    med = statistics.median(ratios)
+    med, line = paired_summary(paired_ratio(max(n, 8000), n_lanes, pairs, T=100))
     print(f"   paired ({pairs} pairs of back-to-back runs, one trial then the lanes or the other "
-          f"way round): median {med:.2f} x, range {ratios[0]:.2f}-{ratios[-1]:.2f} x; target "
-          f"{TARGET_LANES} x -> {'OK' if med >= TARGET_LANES else 'BELOW'}")
+          f"way round): {line}")
     # Table 7's rows: every trial runs the preset's cap (none reaches ST3 under the literal rule;
     # docs/fidelity.md), so a row's steps are proportional to its mean length, 1.05 T
     medians = {100: med}

@@ -46,6 +46,17 @@ def rule_of(cfg) -> int:
     return RULE_SQUARED if cfg.correct == "squared" else RULE_ABS
 
 
+def rules_of(cfg) -> Rules:
+    """The learning and judging rules of a run's training (the compiled loops' `rules`)."""
+    return Rules(
+        gen_id=TASK_KINDS[cfg.kind].gen_id, lr=float(cfg.lr), learn=True,
+        update_mode=UPDATE_MODES[cfg["update"]],
+        reset=float(cfg.reset), rule=rule_of(cfg), threshold=float(cfg.threshold),
+        judge_last=int(cfg.judge == "last"), stop_kind=STOP_KINDS[cfg.stop],
+        beta=float(cfg.beta), avg_sq=int(cfg.avg_error == "mse"),
+        big_threshold=float(cfg.threshold), item_base=-1, rec_first=0, rec_every=0)
+
+
 class Training:
     # the compiled loop over sequences: train_loop.run_chunk with the fast step, bit-identical
     # (lstmsim/fast/single.py, tests/test_fast.py); models override both
@@ -76,13 +87,7 @@ class Training:
         self.bufs = (np.zeros((L, n_in)), np.zeros((L, n_out)), np.zeros((L, n_out)),
                      np.zeros(L, np.int8))
         self.scratch = self.new_scratch()
-        self.rules = Rules(
-            gen_id=self.kind.gen_id, lr=float(cfg.lr), learn=True,
-            update_mode=UPDATE_MODES[cfg["update"]],
-            reset=float(cfg.reset), rule=rule_of(cfg), threshold=float(cfg.threshold),
-            judge_last=int(cfg.judge == "last"), stop_kind=STOP_KINDS[cfg.stop],
-            beta=float(cfg.beta), avg_sq=int(cfg.avg_error == "mse"),
-            big_threshold=float(cfg.threshold), item_base=-1, rec_first=0, rec_every=0)
+        self.rules = rules_of(cfg)
         self.stop = new_stop_state(int(cfg.window), [int(v) for v in cfg.nseq_levels])
         self.log = new_log(LOG_CAPACITY)
         self.recorder = new_recorder(rec_width(self.net), rec_capacity, rec_max_seqs)

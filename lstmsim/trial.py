@@ -51,15 +51,16 @@ def run_trial(spec: dict) -> dict:
         runner.Display = saved
 
 
-def run_trial_batch(specs: list[dict]) -> list[dict]:
-    """Run several trials of one setting together, their training in one lane kernel (one trial
-    per SIMD lane, lstmsim/fast/batch.py); each trial's folder and results are exactly those of
-    `run_trial`. Returns one result per spec, {"error": "Type: message"} for a trial that failed."""
+def run_trial_batch(specs: list[dict], n_lanes: int | None = None) -> list[dict]:
+    """Run several trials together, their training in one lane kernel of n_lanes lanes (default:
+    one per spec; one trial per SIMD lane, each lane taking the next spec when its trial ends,
+    lstmsim/fast/batch.py); each trial's folder and results are exactly those of `run_trial`.
+    Returns one result per spec, {"error": "Type: message"} for a trial that failed."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from .fast.batch import run_trials
 
     out = []
-    for r in run_trials(specs):
+    for r in run_trials(specs, n_lanes):
         if "error" in r:
             exc = r["error"]
             if isinstance(exc, KeyboardInterrupt):

@@ -428,16 +428,37 @@ def test_a_trial_that_never_trains_leaves_the_others_alone():
     assert np.array_equal(untouched.net.W_h, trs[2].net.W_h)
 
 
-def test_sweep_lanes_equal_single_trials(tmp_path):
-    """Through sweep: the same summaries, weights and traces with lanes as with lanes=1."""
+@pytest.mark.parametrize("T, lanes", [(20, 3), ([20, 40], 2)])
+def test_sweep_lanes_equal_single_trials(tmp_path, monkeypatch, T, lanes):
+    """Through sweep: the same summaries, weights and traces with lanes as with lanes=1; also
+    when a batch mixes settings of different sequence lengths and has more trials than lanes, so
+    that a lane takes a new trial when its own ends (sweep_batches.py)."""
     import h5py
 
     import lstmsim
+    from lstmsim.fast import batch
 
-    kw = dict(task="adding", T=20, trials=3, max_sequences=600, test_size=40, executor="serial",
+    engines = []
+
+    class Recorded(batch.LaneEngine):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.lengths = set()  # the trials' sequence buffers: one length per setting
+            engines.append(self)
+
+        def chunk(self, lane, args):
+            self.lengths.add(args[6][0].shape[0])
+            return super().chunk(lane, args)
+
+    kw = dict(task="adding", T=T, trials=3, max_sequences=600, test_size=40, executor="serial",
               progress="none")
     one = lstmsim.sweep(out=str(tmp_path / "one"), lanes=1, **kw)
-    many = lstmsim.sweep(out=str(tmp_path / "many"), lanes=3, **kw)
+    monkeypatch.setattr(batch, "LaneEngine", Recorded)
+    many = lstmsim.sweep(out=str(tmp_path / "many"), lanes=lanes, **kw)
+    assert engines and all(e.calls > 0 and e.alone == 0 for e in engines)
+    if isinstance(T, list):  # 6 trials, 2 lanes: 2 batches of 3, each mixing T = 20 and 40
+        assert [e.n for e in engines] == [2, 2]
+        assert all(len(e.lengths) == 2 and e.state.xs.shape[1] == max(e.lengths) for e in engines)
     volatile = {"run_dir", "steps_per_second", "train_seconds", "wall_seconds"}
     for a, b in zip(one, many):
         assert {k: v for k, v in a.items() if k not in volatile} == \
@@ -452,3 +473,36 @@ def test_sweep_lanes_equal_single_trials(tmp_path):
                 if fa[n].dtype.kind in "fiub":
                     assert np.array_equal(fa[n][()], fb[n][()],
                                           equal_nan=fa[n].dtype.kind == "f"), n
+
+
+def test_a_lane_takes_the_batchs_next_trial_even_if_it_is_longer_than_the_first(tmp_path,
+                                                                               monkeypatch):
+    """run_trials sizes the lane rows for the batch's longest trial: here the two lanes start
+    with T = 20 and the third trial (T = 40) takes the lane freed first; it runs in the lane
+    kernel, not alone, with the weights it gets alone."""
+    from lstmsim.fast import batch
+    from lstmsim.trial import run_trial
+
+    engines = []
+
+    class Recorded(batch.LaneEngine):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            engines.append(self)
+
+    monkeypatch.setattr(batch, "LaneEngine", Recorded)
+    base = dict(max_sequences=200, test_size=10, progress="none")
+    over = [dict(base, T=20, seed=1), dict(base, T=20, seed=2),
+            dict(base, T=40, seed=3)]
+    specs = [{"task": "adding", "overrides": o, "run_dir": str(tmp_path / f"lane{i}"),
+              "return_files": False, "resume": False} for i, o in enumerate(over)]
+    out = batch.run_trials(specs, n_lanes=2)
+    assert all("error" not in r for r in out), out
+    (engine,) = engines
+    assert engine.n == 2 and engine.alone == 0 and engine.state.xs.shape[1] >= 40
+    alone = run_trial({**specs[2], "run_dir": str(tmp_path / "alone")})
+    wa = np.load(tmp_path / "alone" / "weights.npz")
+    wb = np.load(tmp_path / "lane2" / "weights.npz")
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa.files)
+    for key in ("steps_trained", "test_mse", "test_wrong"):
+        assert out[2]["summary"][key] == alone["summary"][key]

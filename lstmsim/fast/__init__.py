@@ -5,7 +5,7 @@
                lane_state.py its arrays, lane_steps.py each lane's per-sequence work)
     step_code.py, unrolled.py   the step's arithmetic as code generated per topology
     looped.py  unrolled.py's lane step for nets with many sources (sums as loops over sources)
-    batch.py   trials of one setting run in threads around one lane kernel
+    batch.py   trials run in threads around one lane kernel, each lane taking the next trial
 
 `kernel.run_sequence` stays the one readable statement of the algorithm; tests/test_fast.py runs
 both fast paths against it (weights, logs, stop points, traces) on several tasks, topologies and

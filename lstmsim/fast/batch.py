@@ -1,19 +1,22 @@
-"""Run several trials of one setting in one process, their training sharing one lane kernel.
+"""Run several trials in one process, their training sharing one lane kernel.
 
 `run_together(fns)` calls each function in its own thread with its training in the shared lane
-kernel; `run_trials(specs)`, built on it, is `trial.run_trial` for a list of trials: each trial
-runs the unchanged `runner.run_config` (its folder, config, trace, test, summary) in its own Python
-thread, and every `Training.advance` of the threads goes to a `LaneEngine`, which advances all of
-them together in `lanes.run_lanes` (one trial per SIMD lane). Only one thread runs Python or the
-kernel at a time (the GIL; the kernel holds it), so this is not multithreading of the arithmetic:
-the threads are just the simplest way to keep each trial's own control flow (chunks, stop events,
-periodic checks, trace snapshots) exactly as it is when the trial runs alone.
+kernel; `run_trials(specs, n_lanes)`, built on it, is `trial.run_trial` for a list of trials: each
+trial runs the unchanged `runner.run_config` (its folder, config, trace, test, summary) in a
+Python thread of its lane (a lane's thread runs its trials one after another), and every
+`Training.advance` of the threads goes to a `LaneEngine`, which advances all of them together in
+`lanes.run_lanes` (one trial per SIMD lane). The trials may be of different settings that share
+the topology, rules and task (sweep_batches.make_batches), e.g. different sequence lengths.
+Only one thread runs Python or the kernel at a time (the GIL; the kernel holds it), so this is
+not multithreading of the arithmetic: the threads are just the simplest way to keep each trial's
+own control flow (chunks, stop events, periodic checks, trace snapshots) exactly as it is when
+the trial runs alone.
 
 The engine is a barrier: the kernel runs when every live trial is waiting for its chunk; it
 returns when at least one trial's chunk is done, that trial's thread handles it (trace, progress,
 checks) and asks for its next chunk, and the kernel resumes the others mid-sequence. Testing and
 periodic checks (`learn=False`) run on the single-trial fast path in the trial's own thread.
-Trials whose rules differ from the others' (never within one setting) also run alone.
+Trials whose rules differ from the others' (never within a batch of make_batches) run alone.
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ _NO_DATA = np.zeros((1, 1))  # training._NO_DATA: the data argument of tasks wit
 
 
 class LaneEngine:
-    def __init__(self, n_lanes: int):
+    def __init__(self, n_lanes: int, max_length: int = 0):
         self.n = n_lanes
+        self.max_length = max_length  # the longest sequence of any trial that will run here
         self.cond = threading.Condition()
         self.live: set[int] = set()
         self.waiting: set[int] = set()
@@ -44,6 +48,7 @@ class LaneEngine:
         self.rules = None
         self.error: BaseException | None = None
         self.calls = 0
+        self.alone = 0  # chunks that ran on the single-trial path (rules or shapes differed)
 
     def join(self, lane: int) -> None:
         with self.cond:
@@ -62,12 +67,13 @@ class LaneEngine:
             return 0, 0, -1
         with self.cond:
             if self.state is None:
-                self.state = new_lane_state(net, self.n, bufs[0].shape[0],
+                self.state = new_lane_state(net, self.n, max(self.max_length, bufs[0].shape[0]),
                                             pad=4 if self.n <= 4 else 8, stop=stop, log=log)
                 self.rules = rules
-            # a trial whose rules, stop window or log differ (never within one setting) or a
-            # failed kernel: alone
-            if rules == self.rules and fits(self.state, stop, log) and self.error is None:
+            # a trial whose rules, stop window, log or sequence length do not fit (the batches
+            # of sweep_batches.make_batches fit) or a failed kernel: alone
+            if (rules == self.rules and fits(self.state, stop, log) and self.error is None
+                    and bufs[0].shape[0] <= self.state.xs.shape[1]):
                 self.args[lane] = (net, args[1], tp, data, rng, stop, log, recorder)
                 li = self.state.li
                 li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)
@@ -83,6 +89,7 @@ class LaneEngine:
                     raise RuntimeError("the lane kernel failed in another trial of this "
                                        "batch") from self.error
                 return self.results.pop(lane)
+            self.alone += 1
         return run_chunk_fast(*args)  # outside the lock
 
     def _run(self) -> None:
@@ -157,26 +164,50 @@ def run_together(fns: list, engine: LaneEngine | None = None) -> list[tuple]:
     return results
 
 
-def run_trials(specs: list[dict]) -> list[dict]:
-    """trial.run_trial for several trials of one setting at once. Returns their results in order;
-    a trial that raised has {"error": exception} instead."""
+def run_trials(specs: list[dict], n_lanes: int | None = None) -> list[dict]:
+    """trial.run_trial for several trials at once, at most n_lanes (default: all) of them
+    together in one lane kernel. Each lane runs trials one after another, taking the next spec in
+    list order when its trial ends, so that trials of different lengths (Table 7's T = 100, 500
+    and 1000; trials that stop early) keep the lanes full; sweep_batches.make_batches puts the longest
+    first. A trial's results do not depend on its lane or neighbours (lanes.py). Returns the
+    results in spec order; a trial that raised has {"error": exception} instead."""
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     from .. import runner
     from ..trial import PROGRESS_FILE, _progress_file_display, run_trial_here
 
-    def trial(spec: dict):
-        def run():
-            _local.display = _progress_file_display(Path(spec["run_dir"]) / PROGRESS_FILE)
-            return run_trial_here(spec)
-        return run
+    n_lanes = max(1, min(len(specs), n_lanes or len(specs)))
+    results: list = [None] * len(specs)
+    order = iter(range(len(specs)))
+    taking = threading.Lock()
+
+    def lane():
+        while True:
+            with taking:
+                i = next(order, None)
+            if i is None:
+                return
+            _local.display = _progress_file_display(Path(specs[i]["run_dir"]) / PROGRESS_FILE)
+            try:
+                results[i] = run_trial_here(specs[i])
+            except BaseException as exc:  # noqa: BLE001 - reported per trial; the lane goes on
+                results[i] = {"error": exc}
 
     saved = runner.Display
     runner.Display = _ThreadDisplay
     try:
-        out = run_together([trial(s) for s in specs])
+        run_together([lane] * n_lanes, LaneEngine(n_lanes, max(map(_max_length, specs))))
     finally:
         runner.Display = saved
-    return [value if exc is None else {"error": exc} for value, exc in out]
+    return results
+
+
+def _max_length(spec: dict) -> int:
+    """The longest sequence of a trial spec's task (the lane state's rows must hold it)."""
+    from .. import config
+    from ..task_kinds import TASK_KINDS
+
+    cfg = config.load(spec["task"], dict(spec["overrides"]))
+    return int(TASK_KINDS[cfg.kind].max_length(cfg))
 
 
 def warm(cfg, n_lanes: int) -> None:

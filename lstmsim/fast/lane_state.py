@@ -125,7 +125,7 @@ def _rows(NL, obj):
 
 def fits(st, stop, log) -> bool:
     """Whether a trial's stop window and log have the lane rows' shapes and types (the trials of
-    one setting do)."""
+    one batch of sweep_batches.py do)."""
     pairs = list(zip(stop, st.stops)) + list(zip(log, st.logs))
     return all(a.shape == rows.shape[1:] and a.dtype == rows.dtype for a, rows in pairs)
 

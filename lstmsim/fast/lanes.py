@@ -1,6 +1,6 @@
 """Several independent trials in one kernel, one trial per SIMD lane (issue 7, trial-parallel mode).
 
-`run_lanes` advances the trials of one setting (same topology and rules, own weights, own random
+`run_lanes` advances trials of one topology and rules (own weights, own random
 streams, own generators, own stop windows, logs and trace recorders) together: every tick, each
 lane does one time step of its own current sequence. A lane starts its next sequence when its own
 ends (sequences have different lengths), and stops when its own request (the n sequences that its

@@ -40,7 +40,7 @@ from .executors import check as check_executor
 from .trial import trial_seed
 
 SWEEP_KEYS = ("trials", "seed", "workers", "executor", "out", "progress", "lanes")
-MAX_LANES = 8  # trials of one setting per lane kernel (lstmsim/fast/lanes.py) with lanes=auto
+MAX_LANES = 8  # lanes of a batch (lstmsim/fast/lanes.py, sweep_batches.py) with lanes=auto
 # With lanes=auto, nets with more output weights than this run their trials alone: on Exp. 2a's net
 # (10,403 output weights, targets at every step) the output layer's work (forward and backward)
 # is as much in lanes as alone, and 8 lanes ran at 0.84-0.89 x one trial alone (0.49 x while each

@@ -1,5 +1,5 @@
 """Running a sweep's plan (lstmsim/sweep_plan.py): the unfinished trials in batches (several
-trials of one setting per lane kernel), on the local processes, serially or on a Dask cluster,
+trials per lane kernel, sweep_batches.py), on the local processes, serially or on a Dask cluster,
 their files collected into the sweep folder, the display updated, results.csv and report.md
 written at the end, also when interrupted.
 """
@@ -16,8 +16,8 @@ from . import report as report_mod
 from .errors import UserError
 from .executors import open_executor
 from .sweep_display import SweepDisplay
-from .sweep_plan import (LANES_MAX_OUTPUT_WEIGHTS, MAX_LANES, Plan, SweepResult, Trial,
-                         completed_summary, resumable, trial_overrides)
+from .sweep_batches import lanes_of, make_batches
+from .sweep_plan import Plan, SweepResult, Trial, completed_summary, resumable, trial_overrides
 from .trial import PROGRESS_FILE, run_trial
 
 
@@ -26,11 +26,11 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
             lanes: int | str = "auto") -> SweepResult:
     """Run the plan's unfinished trials; write results.csv and report.md; return everything.
 
-    lanes: trials of one setting that run together in one process, one per SIMD lane of the lane
-    kernel (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone). `auto`:
-    a setting's unfinished trials are split evenly over the workers, at most MAX_LANES per batch,
-    except on nets with more than LANES_MAX_OUTPUT_WEIGHTS output weights (Exps. 2a/2b), whose
-    trials run alone, faster; 1: every trial on its own."""
+    lanes: how many trials run together in one process, one per SIMD lane of the lane kernel
+    (lstmsim/fast/lanes.py; each trial's results are exactly those it gets alone), each lane
+    taking its batch's next trial when its own ends. `auto`: MAX_LANES, except on nets with more
+    than LANES_MAX_OUTPUT_WEIGHTS output weights (Exps. 2a/2b), whose trials run alone, faster;
+    1: every trial on its own. Which trials share a batch: lstmsim/sweep_batches.py."""
     results: dict[int, dict] = {}
     for i, t in enumerate(plan.trials):
         done = completed_summary(plan, t)
@@ -49,13 +49,14 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
         _write_definition(plan, executor, workers)
         batches = make_batches(plan, todo, workers, lanes)
         if todo and executor in ("local", "dask"):
-            _warm_cache(plan, plan.trials[todo[0]], sorted({len(b) for b in batches if len(b) > 1}))
+            _warm_cache(plan, plan.trials[todo[0]],
+                        sorted({lanes_of(b, lanes) for b in batches if len(b) > 1}))
         display = SweepDisplay(progress, title or plan.name, len(plan.trials), reused)
         display.add_solved(sum(bool(s.get("solved")) for s in results.values()))
         try:
             with display:
                 if todo:
-                    errors = _run(plan, batches, results, ex, executor, display)
+                    errors = _run(plan, batches, results, ex, executor, display, lanes)
         finally:
             summaries = [_annotate(plan, t, results.get(i) or _missing(plan, t))
                           for i, t in enumerate(plan.trials)]
@@ -63,51 +64,8 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
     return SweepResult(plan, summaries, ran=len(todo), reused=reused, errors=errors, rows=rows)
 
 
-def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) -> list[list[int]]:
-    """The unfinished trials (indices into plan.trials) in groups that run together: trials of one
-    setting, in plan order; groups of one run as single trials."""
-    by_setting: dict[int, list[int]] = {}
-    for i in todo:
-        by_setting.setdefault(plan.trials[i].setting, []).append(i)
-    batches = []
-    for si, members in by_setting.items():
-        cfg = plan.settings[si].base_config
-        lstm_1997 = (cfg.get("model", "lstm") == "lstm" and not cfg.get("forget_gate")
-                     and not cfg.get("peepholes") and cfg.get("gradient", "truncated") == "truncated")
-        if not lstm_1997:  # issue 8's models have their own loops: no lane kernel
-            size = 1
-        elif lanes == "auto" and _output_weights(plan.settings[si]) > LANES_MAX_OUTPUT_WEIGHTS:
-            size = 1
-        elif lanes == "auto":
-            size = min(MAX_LANES, -(-len(members) // max(1, int(workers))))
-        else:
-            size = int(lanes)
-        n_batches = -(-len(members) // max(1, size))
-        for b in range(n_batches):  # as even as possible: 10 trials, size 4 -> 4, 3, 3
-            batches.append(members[b::n_batches] if size > 1 else [members[b]])
-    # the longest trials first (sequence length of the setting), so that no worker is left with one
-    batches.sort(key=lambda b: -_length_of(plan, b[0]))
-    return [sorted(b) for b in batches]
-
-
-def _output_weights(setting) -> int:
-    """Weights into the output units of the setting's net (its topology at a trial's start)."""
-    from .training import topology_of
-
-    topo = topology_of(config_mod.load(setting.task, {**setting.overrides, "seed": 0}))
-    return topo.n_out * topo.n_out_sources
-
-
-def _length_of(plan: Plan, i: int) -> float:
-    cfg = plan.settings[plan.trials[i].setting].base_config
-    try:
-        return float(cfg.get("T") or 0) * float(cfg.get("max_sequences") or 0)
-    except (TypeError, ValueError):
-        return 0.0
-
-
 def _run(plan: Plan, batches: list[list[int]], results: dict, ex, executor: str,
-         display: SweepDisplay) -> int:
+         display: SweepDisplay, lanes: int | str = "auto") -> int:
     from .trial import run_trial_batch
 
     errors = 0
@@ -133,7 +91,7 @@ def _run(plan: Plan, batches: list[list[int]], results: dict, ex, executor: str,
             if len(batch) == 1:
                 futures[ex.submit(run_trial, specs[0])] = batch
             else:
-                futures[ex.submit(run_trial_batch, specs)] = batch
+                futures[ex.submit(run_trial_batch, specs, lanes_of(batch, lanes))] = batch
 
     def finish(i: int, result: dict | None, exc: BaseException | None) -> None:
         nonlocal errors

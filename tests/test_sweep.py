@@ -340,12 +340,39 @@ def test_unreachable_scheduler_gives_one_line_and_exit_2(tmp_path):
 
 
 # ---- which trials share a lane kernel ----------------------------------------------------------
+def test_table_7s_rows_share_balanced_batches_whose_lanes_take_the_longest_trials_first(tmp_path):
+    """Table 7's rows (adding at T = 100, 500, 1000) fit one lane kernel: on 2 workers its 30
+    trials make 2 batches of 15 with 8 lanes each (not 6 batches of 5 lanes, one per row and
+    worker), each batch with the same work and its longest trials first. Settings whose learning
+    rules differ (lr) never share a batch."""
+    from lstmsim.sweep_api import plan_reproduction
+    from lstmsim.sweep_batches import _length_of, lanes_of, make_batches
+
+    plan, _ = plan_reproduction(7, None, 0, str(tmp_path))
+    batches = make_batches(plan, list(range(len(plan.trials))), 2, "auto")
+    assert sorted(len(b) for b in batches) == [15, 15]
+    assert [lanes_of(b, "auto") for b in batches] == [8, 8]
+    assert sorted(i for b in batches for i in b) == list(range(30))
+    for b in batches:
+        work = [_length_of(plan, i) for i in b]
+        assert work == sorted(work, reverse=True)
+        assert {plan.settings[plan.trials[i].setting].resolved["T"] for i in b} == {100, 500, 1000}
+    assert len({sum(_length_of(plan, i) for i in b) for b in batches}) == 1
+
+    settings = make_settings(["adding"], [("lr", [0.5, 0.1])], {"T": 50}, 4)
+    plan = make_plan(settings, 0, str(tmp_path))
+    for workers, n in ((1, [4, 4]), (2, [2, 2, 2, 2])):
+        batches = make_batches(plan, list(range(len(plan.trials))), workers, "auto")
+        assert sorted(len(b) for b in batches) == n
+        assert all(len({plan.trials[i].setting for i in b}) == 1 for b in batches)
+
+
 def test_lanes_auto_runs_trials_of_nets_with_big_output_layers_alone(tmp_path):
     """With lanes=auto the trials of one setting share a lane kernel, except on nets with more
     output weights than LANES_MAX_OUTPUT_WEIGHTS (Exp. 2a at p = 100: 101 x 103), where the lanes
     ran slower than the trials alone; an explicit lane count is still obeyed."""
     from lstmsim.sweep_plan import LANES_MAX_OUTPUT_WEIGHTS
-    from lstmsim.sweep_run import _output_weights, make_batches
+    from lstmsim.sweep_batches import _output_weights, make_batches
 
     settings = make_settings(["adding"], [], {}, 3) + make_settings(["lag2a"], [("p", [4, 100])],
                                                                     {}, 3)
@@ -361,3 +388,4 @@ def test_lanes_auto_runs_trials_of_nets_with_big_output_layers_alone(tmp_path):
             assert {plan.trials[i].setting for i in b} == {plan.trials[b[0]].setting}
             by_setting.setdefault((key.task, key.resolved.get("p")), []).append(len(b))
         assert by_setting == {("adding", None): [3], ("lag2a", 4): [3], ("lag2a", 100): big}
+

@@ -389,3 +389,51 @@ def test_lanes_auto_runs_trials_of_nets_with_big_output_layers_alone(tmp_path):
             by_setting.setdefault((key.task, key.resolved.get("p")), []).append(len(b))
         assert by_setting == {("adding", None): [3], ("lag2a", 4): [3], ("lag2a", 100): big}
 
+
+def test_the_trials_of_a_running_batch_are_reported_as_each_ends(tmp_path, monkeypatch):
+    """A batch's result comes back when all its trials have ended; each trial is reported (counts,
+    its line, its summary in the results) as soon as its summary.json is written, and only once.
+    A fake executor runs the batch's first trial, then waits until the sweep has reported it
+    before running the second."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from lstmsim import sweep_run
+    from lstmsim.trial import run_trial
+
+    monkeypatch.setattr(sweep_run, "EARLY_LOOK_SECONDS", 0.0)
+    plan = make_plan(make_settings(["adding"], [], {"T": 20, "max_sequences": 40,
+                                                    "test_size": 5, "progress": "none"}, 2),
+                     0, str(tmp_path))
+    first_reported = threading.Event()
+    waited = []
+
+    class Display:
+        finished_keys: list = []
+
+        def submitted(self, key, label, run_dir):
+            pass
+
+        def finished(self, key, line, solved, error=False):
+            self.finished_keys.append(key)
+            first_reported.set()
+
+        def tick(self):
+            pass
+
+    def batch(specs):
+        first = run_trial(specs[0])
+        waited.append(first_reported.wait(timeout=60))
+        return [first, run_trial(specs[1])]
+
+    class Executor:
+        pool = ThreadPoolExecutor(1)
+
+        def submit(self, fn, specs, n_lanes):
+            return self.pool.submit(batch, specs)
+
+    results, display = {}, Display()
+    errors = sweep_run._run(plan, [[0, 1]], results, Executor(), "local", display, 2)
+    assert errors == 0 and waited == [True]
+    assert display.finished_keys == [0, 1]
+    assert sorted(results) == [0, 1] and all(r["status"] for r in results.values())

@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from common import cpu_name
 
@@ -294,6 +295,14 @@ def paired_summary(ratios):
                  f"{TARGET_LANES} x -> {'OK' if med >= TARGET_LANES else 'BELOW'}")
 
 
+def _children_cpu() -> float:
+    """CPU seconds used so far by this process's finished child processes (and theirs)."""
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def main(argv):
     opts = dict(a.split("=", 1) for a in argv)
     if opts.get("only", "paired") != "paired":
@@ -398,12 +407,17 @@ def main(argv):
         import tempfile
 
         with tempfile.TemporaryDirectory() as out:
-            w0 = time.perf_counter()
+            c0, w0 = _children_cpu(), time.perf_counter()
             subprocess.run([sys.executable, "-m", "lstmsim", "reproduce", "table=7", "workers=2",
                             "progress=none", f"out={out}"], check=True, capture_output=True)
-            wall = time.perf_counter() - w0
+            cpu, wall = _children_cpu() - c0, time.perf_counter() - w0
+            trained = sum(json.loads(p.read_text())["steps_trained"]
+                          for p in Path(out).glob("sweeps/*/*/trial-*/summary.json"))
         print(f"   {wall / 60:.1f} min; target {TARGET_TABLE7 / 60:.0f} min -> "
               f"{'OK' if wall < TARGET_TABLE7 else 'BELOW'}")
+        # the whole run's rate: lanes, tests, traces, checkpoints, Python and start-up included
+        print(f"   {trained / 1e9:.2f} G steps trained, {trained / cpu / M:.1f} M steps per CPU "
+              f"second of the whole run ({cpu:.0f} s)")
     print(f"\nload average at end {os.getloadavg()[0]:.1f}")
 
 

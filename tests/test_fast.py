@@ -428,11 +428,13 @@ def test_a_trial_that_never_trains_leaves_the_others_alone():
     assert np.array_equal(untouched.net.W_h, trs[2].net.W_h)
 
 
-@pytest.mark.parametrize("T, lanes", [(20, 3), ([20, 40], 2)])
-def test_sweep_lanes_equal_single_trials(tmp_path, monkeypatch, T, lanes):
+@pytest.mark.parametrize("T, lanes, update", [(20, 3, "sequence"), ([20, 40], 2, "sequence"),
+                                              ([20, 40], 2, "delayed")])
+def test_sweep_lanes_equal_single_trials(tmp_path, monkeypatch, T, lanes, update):
     """Through sweep: the same summaries, weights and traces with lanes as with lanes=1; also
     when a batch mixes settings of different sequence lengths and has more trials than lanes, so
-    that a lane takes a new trial when its own ends (sweep_batches.py)."""
+    that a lane takes a new trial when its own ends (sweep_batches.py), under update=delayed too
+    (whose summed changes carry over between sequences in the lane rows)."""
     import h5py
 
     import lstmsim
@@ -451,7 +453,7 @@ def test_sweep_lanes_equal_single_trials(tmp_path, monkeypatch, T, lanes):
             return super().chunk(lane, args)
 
     kw = dict(task="adding", T=T, trials=3, max_sequences=600, test_size=40, executor="serial",
-              progress="none")
+              progress="none", update=update)
     one = lstmsim.sweep(out=str(tmp_path / "one"), lanes=1, **kw)
     monkeypatch.setattr(batch, "LaneEngine", Recorded)
     many = lstmsim.sweep(out=str(tmp_path / "many"), lanes=lanes, **kw)
@@ -479,9 +481,14 @@ def test_a_lane_takes_the_batchs_next_trial_even_if_it_is_longer_than_the_first(
                                                                                monkeypatch):
     """run_trials sizes the lane rows for the batch's longest trial: here the two lanes start
     with T = 20 and the third trial (T = 40) takes the lane freed first; it runs in the lane
-    kernel, not alone, with the weights it gets alone."""
+    kernel, not alone. Every trial gets the weights it gets alone, also with trace buffers that
+    hold only the trial's own longest sequence (a T = 20 trial's buffer is full by its own
+    length, not by the batch's: else it would find it full at every sequence, for ever)."""
+    from lstmsim import trace
     from lstmsim.fast import batch
     from lstmsim.trial import run_trial
+
+    monkeypatch.setattr(trace, "RECORDER_BYTES", 64)  # rows = the trial's own longest sequence
 
     engines = []
 
@@ -500,9 +507,10 @@ def test_a_lane_takes_the_batchs_next_trial_even_if_it_is_longer_than_the_first(
     assert all("error" not in r for r in out), out
     (engine,) = engines
     assert engine.n == 2 and engine.alone == 0 and engine.state.xs.shape[1] >= 40
-    alone = run_trial({**specs[2], "run_dir": str(tmp_path / "alone")})
-    wa = np.load(tmp_path / "alone" / "weights.npz")
-    wb = np.load(tmp_path / "lane2" / "weights.npz")
-    assert all(np.array_equal(wa[k], wb[k]) for k in wa.files)
-    for key in ("steps_trained", "test_mse", "test_wrong"):
-        assert out[2]["summary"][key] == alone["summary"][key]
+    for i, spec in enumerate(specs):
+        alone = run_trial({**spec, "run_dir": str(tmp_path / f"alone{i}")})
+        wa = np.load(tmp_path / f"alone{i}" / "weights.npz")
+        wb = np.load(tmp_path / f"lane{i}" / "weights.npz")
+        assert all(np.array_equal(wa[k], wb[k]) for k in wa.files)
+        for key in ("steps_trained", "test_mse", "test_wrong", "status"):
+            assert out[i]["summary"][key] == alone["summary"][key]

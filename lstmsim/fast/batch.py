@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .lane_state import L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_NMAX, fits, new_lane_state
+from .lane_state import (L_ACTIVE, L_DIV, L_EVENT, L_I, L_INSEQ, L_LMAX, L_NMAX, fits,
+                         new_lane_state)
 from .lanes import run_lanes
 from .single import run_chunk_fast
 
@@ -78,6 +79,7 @@ class LaneEngine:
                 li = self.state.li
                 li[lane, L_ACTIVE], li[lane, L_I], li[lane, L_NMAX] = 1, 0, int(n)
                 li[lane, L_EVENT], li[lane, L_DIV] = 0, -1
+                li[lane, L_LMAX] = bufs[0].shape[0]
                 self.waiting.add(lane)
                 while lane in self.waiting:
                     if self.waiting >= self.live:
@@ -186,8 +188,8 @@ def run_trials(specs: list[dict], n_lanes: int | None = None) -> list[dict]:
                 i = next(order, None)
             if i is None:
                 return
-            _local.display = _progress_file_display(Path(specs[i]["run_dir"]) / PROGRESS_FILE)
             try:
+                _local.display = _progress_file_display(Path(specs[i]["run_dir"]) / PROGRESS_FILE)
                 results[i] = run_trial_here(specs[i])
             except BaseException as exc:  # noqa: BLE001 - reported per trial; the lane goes on
                 results[i] = {"error": exc}
@@ -195,19 +197,24 @@ def run_trials(specs: list[dict], n_lanes: int | None = None) -> list[dict]:
     saved = runner.Display
     runner.Display = _ThreadDisplay
     try:
-        run_together([lane] * n_lanes, LaneEngine(n_lanes, max(map(_max_length, specs))))
+        out = run_together([lane] * n_lanes, LaneEngine(n_lanes, max(map(_max_length, specs))))
     finally:
         runner.Display = saved
-    return results
+    failed = next((exc for _, exc in out if exc is not None), None)
+    return [{"error": failed or RuntimeError("not run")} if r is None else r for r in results]
 
 
 def _max_length(spec: dict) -> int:
-    """The longest sequence of a trial spec's task (the lane state's rows must hold it)."""
+    """The longest sequence of a trial spec's task (the lane state's rows must hold it); 0 if its
+    config does not load (the trial then fails in its own thread, with its own message)."""
     from .. import config
     from ..task_kinds import TASK_KINDS
 
-    cfg = config.load(spec["task"], dict(spec["overrides"]))
-    return int(TASK_KINDS[cfg.kind].max_length(cfg))
+    try:
+        cfg = config.load(spec["task"], dict(spec["overrides"]))
+        return int(TASK_KINDS[cfg.kind].max_length(cfg))
+    except Exception:  # noqa: BLE001 - reported by the trial itself
+        return 0
 
 
 def warm(cfg, n_lanes: int) -> None:

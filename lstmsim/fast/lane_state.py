@@ -31,8 +31,8 @@ PAD = 8
 
 # per-lane integer state (LaneState.li columns)
 L_T, L_LEN, L_I, L_NMAX, L_REC, L_LAST, L_NJ, L_NJS, L_OK, L_DIV, L_ACTIVE, L_EVENT, L_INSEQ, \
-    L_SEQ, L_STOP, L_LOADED, L_DIRTY, L_FROM = range(18)
-N_LI = 18
+    L_SEQ, L_STOP, L_LOADED, L_DIRTY, L_FROM, L_LMAX = range(19)
+N_LI = 19
 # per-lane float accumulators (LaneState.lf columns)
 F_ABS, F_SQ, F_MAX = range(3)
 
@@ -104,7 +104,7 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD, stop=None
         return rows[ly[name]: ly[name] + n].reshape(*shape, NL)
 
     z = np.zeros
-    return LaneState(
+    st = LaneState(
         Z, spec, view("W", R, D), view("Wo", K, Do), view("A", D), view("B", Do), view("S", Nc),
         view("P", 2 * Nc, D), view("yin", C), view("fin", C), view("yout", C), view("fout", C),
         view("gc", Nc), view("gp", Nc), view("hs", Nc), view("hp", Nc), view("yc", Nc),
@@ -116,6 +116,8 @@ def new_lane_state(net, n_lanes: int, max_length: int, pad: int = PAD, stop=None
         np.zeros(NL, np.int64), np.zeros(NL, np.int64), np.zeros(NL, np.int64), z(NL),
         _rows(NL, new_stop_state(1) if stop is None else stop),
         _rows(NL, new_log(0) if log is None else log))
+    st.li[:, L_LMAX] = max_length  # each lane's trial's own longest sequence (batch.LaneEngine)
+    return st
 
 
 def _rows(NL, obj):

@@ -16,7 +16,7 @@ from ..kernel import UPDATE_DELAYED, UPDATE_SEQUENCE
 from ..train_loop import (EVENT_DIVERGED, EVENT_DONE, EVENT_REC_FULL, I_SEQS, I_STEPS, StopState,
                           window_update)
 from .lane_state import (F_ABS, F_MAX, F_SQ, L_DIRTY, L_DIV, L_EVENT, L_I, L_INSEQ, L_LAST, L_LEN,
-                         L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
+                         L_LMAX, L_NJ, L_NJS, L_NMAX, L_OK, L_REC, L_SEQ, L_STOP, L_T)
 
 # _nrt=False (Numba's option to compile without its reference counting) on every function here
 # and on the tick loop (lanes._run): they allocate nothing (the generators draw integers with
@@ -134,7 +134,9 @@ def _start_sequence(net, st, l, rules, tps, datas, rngs, recorders, n_in):
     if rules.rec_first > seq_index or (rules.rec_every > 0 and seq_index % rules.rec_every == 0):
         recorder = recorders[l]
         cnt = recorder.count
-        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + st.xs.shape[1] > recorder.rows.shape[0]:
+        # the trial's own longest sequence, as alone (train_loop.record_row), not the lane rows'
+        # (the longest of the batch's trials): its trace buffer is sized for its own
+        if cnt[0] >= recorder.seq.shape[0] or cnt[1] + li[l, L_LMAX] > recorder.rows.shape[0]:
             li[l, L_EVENT] = EVENT_REC_FULL
             return False
         rec_row = cnt[1]

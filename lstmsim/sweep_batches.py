@@ -5,8 +5,8 @@ A batch is a list of trials that one worker process runs with `lanes_of(batch)` 
 runs the batch's trials one after another, taking the next when its own ends (fast/batch.py), so
 the batch's order is its queue, longest trials first. Trials share a batch when their settings
 fit one compiled lane kernel and one call of it (`lane_key`): the same task kind, topology,
-learning rules, stop window and trace selection. They may differ in what only the generator reads,
-such as the sequence length: Table 7's rows (adding at T = 100, 500, 1000) share batches, so that
+learning rules, stop window and recorded sequences. They may differ in what only the generator
+reads, such as the sequence length: Table 7's rows (adding at T = 100, 500, 1000) share batches, so that
 when a short trial ends a longer one takes its lane instead of the lane idling.
 
 Why: with one batch per setting, Table 7's 10 trials a row on 2 workers ran as 6 batches of 5
@@ -15,8 +15,6 @@ the lane kernel ran at 5/8 of its rate; docs/speed.md has the times.
 """
 
 from __future__ import annotations
-
-import json
 
 from . import config as config_mod
 from .sweep_plan import LANES_MAX_OUTPUT_WEIGHTS, MAX_LANES, Plan
@@ -28,32 +26,35 @@ LANE_FULLS_PER_BATCH = 2
 
 def make_batches(plan: Plan, todo: list[int], workers: int, lanes: int | str) -> list[list[int]]:
     """The unfinished trials (indices into plan.trials) in batches, each in its queue order
-    (longest first); batches of one run as single trials. Trials that may share a lane kernel are
-    split over max(workers, trials / LANE_FULLS_PER_BATCH lane-fulls) batches, each trial (longest
-    first) to the batch with the least work so far."""
+    (longest first); batches of one run as single trials. The trials that may share a lane kernel
+    are split over as many batches as keep the workers busy (with lanes=N: as long as each batch
+    still fills N lanes) and at least one per LANE_FULLS_PER_BATCH lane-fulls; each trial, longest
+    first, goes to the batch with the least work so far."""
     keys: dict[int, object] = {}
+    work: dict[int, float] = {}
     groups: dict[object, list[int]] = {}
     for i in todo:
         si = plan.trials[i].setting
         if si not in keys:
-            keys[si] = lane_key(plan, si, lanes)
+            keys[si], work[si] = lane_key(plan, si, lanes), setting_work(plan.settings[si])
         key = keys[si] if keys[si] is not None else ("alone", i)
         groups.setdefault(key, []).append(i)
     cap = lane_cap(lanes)
+    trial_work = {i: work[plan.trials[i].setting] for i in todo}
     batches = []
     for members in groups.values():
-        members.sort(key=lambda i: (-_length_of(plan, i), i))
-        n = max(min(int(workers), len(members)), -(-len(members) // (LANE_FULLS_PER_BATCH * cap)))
-        n = max(1, n)
+        members.sort(key=lambda i: (-trial_work[i], i))
+        spread = len(members) if lanes == "auto" else -(-len(members) // cap)
+        n = max(1, min(int(workers), spread), -(-len(members) // (LANE_FULLS_PER_BATCH * cap)))
         split: list[list[int]] = [[] for _ in range(n)]
-        work = [0.0] * n
+        load = [0.0] * n
         for i in members:
-            b = min(range(n), key=lambda b: (work[b], len(split[b]), b))
+            b = min(range(n), key=lambda b: (load[b], len(split[b]), b))
             split[b].append(i)
-            work[b] += _length_of(plan, i)
+            load[b] += trial_work[i]
         batches.extend(split)
     # the batches with the most work first, so that no worker is left with one at the end
-    batches.sort(key=lambda b: (-sum(_length_of(plan, i) for i in b), b[0]))
+    batches.sort(key=lambda b: (-sum(trial_work[i] for i in b), b[0]))
     return batches
 
 
@@ -74,7 +75,7 @@ def lane_key(plan: Plan, si: int, lanes: int | str):
     import numba
 
     from .task_kinds import TASK_KINDS
-    from .trace import resolved_every
+    from .trace import recorded_sequences, resolved_every
     from .training import rules_of, topology_of
 
     setting = plan.settings[si]
@@ -86,12 +87,15 @@ def lane_key(plan: Plan, si: int, lanes: int | str):
     if lanes == "auto" and _output_weights(setting) > LANES_MAX_OUTPUT_WEIGHTS:
         return None
     full = config_mod.load(setting.task, {**setting.overrides, "seed": 0})
-    trace = json.dumps(config_mod.OmegaConf.to_container(full.trace, resolve=True),
-                       sort_keys=True, default=str)
+    rules = rules_of(full)
+    if full.trace.enabled:  # the trace's selection of recorded sequences is in the rules
+        first, every = recorded_sequences(full.trace.inputs == "all", int(full.trace.first),
+                                          resolved_every(full)[0])
+        rules = rules._replace(rec_first=first, rec_every=every)
     # the kernel takes one rules tuple per call and is compiled for the types of the task
     # parameters; the stop window's and log's shapes are the lane rows' (lane_state.fits)
-    return (full.kind, topology_of(full), rules_of(full), int(full.window),
-            tuple(int(v) for v in full.nseq_levels), trace, resolved_every(full),
+    return (full.kind, topology_of(full), rules, int(full.window),
+            tuple(int(v) for v in full.nseq_levels),
             numba.typeof(TASK_KINDS[full.kind].params(full)))
 
 
@@ -103,10 +107,9 @@ def _output_weights(setting) -> int:
     return topo.n_out * topo.n_out_sources
 
 
-def _length_of(plan: Plan, i: int) -> float:
-    """A trial's work at most, for ordering: sequence length times the sequence cap."""
-    cfg = plan.settings[plan.trials[i].setting].base_config
-    try:
-        return float(cfg.get("T") or 0) * float(cfg.get("max_sequences") or 0)
-    except (TypeError, ValueError):
-        return 0.0
+def setting_work(setting) -> float:
+    """A trial's work at most, for ordering and balancing: its longest sequence times its cap."""
+    from .task_kinds import TASK_KINDS
+
+    cfg = config_mod.load(setting.task, {**setting.overrides, "seed": 0})
+    return float(TASK_KINDS[cfg.kind].max_length(cfg)) * float(cfg.max_sequences)

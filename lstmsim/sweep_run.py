@@ -50,7 +50,8 @@ def execute(plan: Plan, executor: str = "local", workers: int = 1, progress: str
             raise UserError(f"out: cannot create the sweep folder {str(plan.folder)!r} "
                             f"({exc.strerror})") from None
         _write_definition(plan, executor, workers)
-        batches = make_batches(plan, todo, workers, lanes)
+        # (serial: one batch at a time, so as few and as full batches as the lanes allow)
+        batches = make_batches(plan, todo, 1 if executor == "serial" else workers, lanes)
         if todo and executor in ("local", "dask"):
             _warm_cache(plan, plan.trials[todo[0]],
                         sorted({lanes_of(b, lanes) for b in batches if len(b) > 1}))

@@ -91,6 +91,12 @@ def resolved_every(cfg) -> tuple[int, int]:
     return every, weights_every
 
 
+def recorded_sequences(inputs_all: bool, first: int, every: int) -> tuple[int, int]:
+    """(rules.rec_first, rules.rec_every): the training sequences the compiled loop records, the
+    first `first` and every `every`-th, or all of them for trace.inputs=all."""
+    return (0, 1) if inputs_all else (first, every)
+
+
 class _Sink:
     """Rows bound for one resizable dataset: buffered, appended in whole chunks, flushed.
 
@@ -287,8 +293,8 @@ class TraceWriter:
         budget = RECORDER_BYTES * (4 if self.inputs_all else 1)
         rows = max(training.max_length, budget // (8 * width))
         training.recorder = new_recorder(width, rows, rows)
-        training.rules = training.rules._replace(rec_first=0 if self.inputs_all else self.first,
-                                                 rec_every=1 if self.inputs_all else self.every)
+        first, every = recorded_sequences(self.inputs_all, self.first, self.every)
+        training.rules = training.rules._replace(rec_first=first, rec_every=every)
         self.test_recorder = new_recorder(width, self.test_n * training.max_length, self.test_n)
 
     # ---- checkpoints and resuming (lstmsim/checkpoint.py, lstmsim/resume_cmd.py) -----------------

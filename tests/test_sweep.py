@@ -343,10 +343,15 @@ def test_unreachable_scheduler_gives_one_line_and_exit_2(tmp_path):
 def test_table_7s_rows_share_balanced_batches_whose_lanes_take_the_longest_trials_first(tmp_path):
     """Table 7's rows (adding at T = 100, 500, 1000) fit one lane kernel: on 2 workers its 30
     trials make 2 batches of 15 with 8 lanes each (not 6 batches of 5 lanes, one per row and
-    worker), each batch with the same work and its longest trials first. Settings whose learning
-    rules differ (lr) never share a batch."""
+    worker), each batch with the same work and its longest trials first; the same for Table 3's
+    rows (2c, q from 50 to 1000: sequence lengths without a T key). Settings whose learning
+    rules differ (lr) never share a batch, and an explicit lane count is filled before the
+    trials are spread over the workers."""
     from lstmsim.sweep_api import plan_reproduction
-    from lstmsim.sweep_batches import _length_of, lanes_of, make_batches
+    from lstmsim.sweep_batches import lanes_of, make_batches, setting_work
+
+    def work(plan, i):
+        return setting_work(plan.settings[plan.trials[i].setting])
 
     plan, _ = plan_reproduction(7, None, 0, str(tmp_path))
     batches = make_batches(plan, list(range(len(plan.trials))), 2, "auto")
@@ -354,10 +359,19 @@ def test_table_7s_rows_share_balanced_batches_whose_lanes_take_the_longest_trial
     assert [lanes_of(b, "auto") for b in batches] == [8, 8]
     assert sorted(i for b in batches for i in b) == list(range(30))
     for b in batches:
-        work = [_length_of(plan, i) for i in b]
-        assert work == sorted(work, reverse=True)
+        assert [work(plan, i) for i in b] == sorted((work(plan, i) for i in b), reverse=True)
         assert {plan.settings[plan.trials[i].setting].resolved["T"] for i in b} == {100, 500, 1000}
-    assert len({sum(_length_of(plan, i) for i in b) for b in batches}) == 1
+    assert len({sum(work(plan, i) for i in b) for b in batches}) == 1
+
+    plan, _ = plan_reproduction(3, None, 0, str(tmp_path))
+    shared = [b for b in make_batches(plan, list(range(len(plan.trials))), 2, "auto") if len(b) > 1]
+    assert shared and any(len({work(plan, i) for i in b}) > 1 for b in shared)
+    for b in shared:
+        assert [work(plan, i) for i in b] == sorted((work(plan, i) for i in b), reverse=True)
+
+    plan = make_plan(make_settings(["adding"], [], {"T": 50}, 3), 0, str(tmp_path))
+    assert make_batches(plan, [0, 1, 2], 2, 3) == [[0, 1, 2]]
+    assert sorted(map(len, make_batches(plan, [0, 1, 2], 2, "auto"))) == [1, 2]
 
     settings = make_settings(["adding"], [("lr", [0.5, 0.1])], {"T": 50}, 4)
     plan = make_plan(settings, 0, str(tmp_path))
@@ -421,10 +435,13 @@ def test_the_trials_of_a_running_batch_are_reported_as_each_ends(tmp_path, monke
         def tick(self):
             pass
 
+    returned = []
+
     def batch(specs):
         first = run_trial(specs[0])
         waited.append(first_reported.wait(timeout=60))
-        return [first, run_trial(specs[1])]
+        returned.extend([first, run_trial(specs[1])])
+        return returned
 
     class Executor:
         pool = ThreadPoolExecutor(1)
@@ -436,4 +453,7 @@ def test_the_trials_of_a_running_batch_are_reported_as_each_ends(tmp_path, monke
     errors = sweep_run._run(plan, [[0, 1]], results, Executor(), "local", display, 2)
     assert errors == 0 and waited == [True]
     assert display.finished_keys == [0, 1]
-    assert sorted(results) == [0, 1] and all(r["status"] for r in results.values())
+    assert sorted(results) == [0, 1]
+    for i, r in enumerate(returned):  # what was reported early is what the batch returned
+        assert {k: v for k, v in results[i].items() if k != "run_dir"} == \
+               {k: v for k, v in json.loads(json.dumps(r["summary"])).items() if k != "run_dir"}

@@ -16,7 +16,6 @@ the lane kernel ran at 5/8 of its rate; docs/speed.md has the times.
 
 from __future__ import annotations
 
-from . import config as config_mod
 from .sweep_plan import LANES_MAX_OUTPUT_WEIGHTS, MAX_LANES, Plan
 
 # a batch holds at most this many lane-fulls of trials (more batches than workers when a group is
@@ -86,7 +85,7 @@ def lane_key(plan: Plan, si: int, lanes: int | str):
         return None
     if lanes == "auto" and _output_weights(setting) > LANES_MAX_OUTPUT_WEIGHTS:
         return None
-    full = config_mod.load(setting.task, {**setting.overrides, "seed": 0})
+    full = setting.config()
     rules = rules_of(full)
     if full.trace.enabled:  # the trace's selection of recorded sequences is in the rules
         first, every = recorded_sequences(full.trace.inputs == "all", int(full.trace.first),
@@ -103,7 +102,7 @@ def _output_weights(setting) -> int:
     """Weights into the output units of the setting's net (its topology at a trial's start)."""
     from .training import topology_of
 
-    topo = topology_of(config_mod.load(setting.task, {**setting.overrides, "seed": 0}))
+    topo = topology_of(setting.config())
     return topo.n_out * topo.n_out_sources
 
 
@@ -111,5 +110,5 @@ def setting_work(setting) -> float:
     """A trial's work at most, for ordering and balancing: its longest sequence times its cap."""
     from .task_kinds import TASK_KINDS
 
-    cfg = config_mod.load(setting.task, {**setting.overrides, "seed": 0})
+    cfg = setting.config()
     return float(TASK_KINDS[cfg.kind].max_length(cfg)) * float(cfg.max_sequences)

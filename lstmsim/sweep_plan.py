@@ -62,6 +62,10 @@ class Setting:
     label: str = ""
     dirname: str = ""
 
+    def config(self):
+        """The setting's validated run config, at seed 0 (what a trial's differs in)."""
+        return config_mod.load(self.task, {**self.overrides, "seed": 0})
+
 
 @dataclass(frozen=True)
 class Trial:

@@ -12,7 +12,6 @@ import shutil
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 
-from . import config as config_mod
 from . import report as report_mod
 from .errors import UserError
 from .executors import open_executor
@@ -164,7 +163,7 @@ def _warm_cache(plan: Plan, t: Trial, lane_counts: list[int] = ()) -> None:
     from .training import Training
 
     s = plan.settings[t.setting]
-    cfg = config_mod.load(s.task, {**s.overrides, "seed": 0})
+    cfg = s.config()
     Training(cfg).compile()
     if lane_counts and type(Training(cfg)) is Training:  # the 1997 LSTM (not issue 8's models)
         from .fast.batch import warm

@@ -398,6 +398,38 @@ def test_lanes_report_a_divergence_in_the_middle_of_a_sequence_as_alone(poisoned
     assert out[1][0][1] == (1, 3, 0)  # diverged at step 0 of its next sequence
 
 
+@pytest.mark.parametrize("update", ["sequence", "delayed"])
+def test_a_lane_freed_by_a_divergence_gives_its_next_trial_what_it_gets_alone(update):
+    """A lane whose trial diverged (nan weights, partials and summed changes left in its rows,
+    L_DIRTY set) takes another trial, as run_trials' lane threads do: that trial gets exactly
+    what it gets alone, under update=delayed too (whose summed changes carry over between
+    sequences in the lane rows, so a stale row would change its first update)."""
+    from lstmsim.fast import batch
+    from lstmsim.training import Training
+
+    cfgs = [config.load("adding", dict(T=20, seed=s, progress="none", update=update))
+            for s in (1, 2, 3)]
+
+    def poisoned(tr):  # diverges at step 0 of its 8th sequence, in the middle of a chunk
+        tr.advance(7)
+        tr.net.W_h[0, -1] = np.nan
+        return tr.advance(50)
+
+    trs = [Training(c) for c in cfgs]
+    first_lane = [lambda: (poisoned(trs[0]), _advance_all(trs[2], 150, chunks=(40, 3))),
+                  lambda: _advance_all(trs[1], 150, chunks=(40,))]
+    engine = batch.LaneEngine(2)
+    out = batch.run_together(first_lane, engine)
+    assert all(exc is None for _, exc in out), out
+    assert engine.alone == 0 and engine.error is None
+    (diverged, events), _ = out[0]
+    assert diverged == (1, 3, 0)  # EVENT_DIVERGED at step 0, as in the test above
+    for i, chunks in ((2, (40, 3)), (1, (40,))):
+        alone = Training(cfgs[i])
+        assert _advance_all(alone, 150, chunks=chunks) == (events if i == 2 else out[1][0])
+        _same_state(alone, trs[i])
+
+
 def test_a_trial_with_another_stop_window_runs_alone_and_gets_what_it_gets_alone():
     """The lane state holds one window length (lane_state.fits): a trial of another runs on the
     single-trial path beside the lanes instead of failing the batch."""

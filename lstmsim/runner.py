@@ -141,8 +141,12 @@ def train(training: Training, display: Display, tracer: TraceWriter | None = Non
         if tracer is not None:
             todo = min(todo, tracer.weights_every - ints[I_SEQS] % tracer.weights_every)
         steps_before = int(ints[I_STEPS])
+        empty = not training.recorder.count.any()  # (trace buffers are flushed between chunks)
         t0 = time.perf_counter()
         done, event, div_step = training.advance(todo)
+        if event == EVENT_REC_FULL and done == 0 and empty:  # else this loop would never end
+            raise RuntimeError(f"the trace buffer ({training.recorder.rows.shape[0]} rows) cannot "
+                               f"hold one sequence of {training.max_length} steps")
         dt = time.perf_counter() - t0
         loop["train_seconds"] += dt
         if tracer is not None:

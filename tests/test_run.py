@@ -147,3 +147,20 @@ def test_evaluate_takes_only_pcg64_generators():
     with pytest.raises(ValueError, match="PCG64"):
         tr.evaluate(3, rng=np.random.Generator(np.random.MT19937(0)))
     assert tr.evaluate(3, rng=np.random.default_rng(0))["arrays"]["length"].shape == (3,)
+
+
+def test_a_trace_buffer_that_cannot_hold_one_sequence_is_an_error_not_a_hang():
+    """runner.train flushes the trace buffer between chunks; a buffer too small for even one
+    sequence would return 'full' with nothing done for ever (the trace writer sizes it for one
+    sequence at least, so this guards against a future mistake)."""
+    from lstmsim import runner
+    from lstmsim.kernel import rec_width
+    from lstmsim.progress import Display
+    from lstmsim.train_loop import new_recorder
+
+    tr = Training(config.load("adding", dict(T=20, seed=1, max_sequences=50, progress="none")))
+    tr.rules = tr.rules._replace(rec_first=3, rec_every=7)
+    tr.recorder = new_recorder(rec_width(tr.net), tr.max_length - 1, 10)
+    with pytest.raises(RuntimeError, match="cannot hold one sequence"):
+        runner.train(tr, Display("none", "test"))
+    assert tr.stop.ints[4] == 0  # nothing trained: sequence 0 is traced (rec_first=3)

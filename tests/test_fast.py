@@ -354,6 +354,58 @@ def test_the_spec_passes_no_bytes_at_run_time():
         assert ctx.get_abi_sizeof(ctx.get_value_type(typeof(spec))) == 0
 
 
+def _host_has_avx512():
+    import os
+
+    import llvmlite.binding as ll
+
+    if os.environ.get("NUMBA_CPU_NAME") or os.environ.get("NUMBA_CPU_FEATURES"):
+        return False  # compiled for another CPU than this one
+    return bool(ll.get_host_cpu_features().get("avx512f"))
+
+
+def _calling(kernel, n_args):
+    """A jitted function that calls `kernel` with its n_args arguments (its code is linked in)."""
+    names = ", ".join(f"a{i}" for i in range(n_args))
+    scope = {"kernel": kernel}
+    exec(f"def call({names}):\n    return kernel({names})\n", scope)
+    return njit(error_model="numpy")(scope["call"])
+
+
+def test_the_lanes_generated_code_is_marked_for_512_bit_vectors_and_one_trials_is_not():
+    """vector_width.py: LLVM's models of Intel's AVX-512 server cores prefer 256-bit vectors, so
+    the lane step ran as two halves of 4 lanes; the lane kernel's functions are marked for
+    512-bit ones (and use zmm registers where the CPU has AVX-512). The one-trial step keeps the
+    CPU model's default (marked wide, it was slower)."""
+    from numba import typeof
+
+    from lstmsim.fast import unrolled
+    from lstmsim.training import Training
+
+    tr = Training(config.load("adding", dict(T=20, progress="none")))
+    tr.compile()
+    spec = unrolled.make_spec(tr.net, 8)
+    Z = np.zeros(4000)
+    lane = dict(step=(unrolled.step, (spec, Z)), tick=(unrolled.tick, (spec, Z)),
+                partials=(unrolled.partials, (spec, Z)),
+                backward=(unrolled.backward_written, (spec, Z)))
+    for name, (kernel, args) in lane.items():
+        probe = _calling(kernel, len(args))
+        sig = tuple(typeof(a) for a in args)
+        probe.compile(sig)
+        assert '"prefer-vector-width"="512"' in probe.inspect_llvm(sig), name
+        if _host_has_avx512():
+            assert "zmm" in probe.inspect_asm(sig), name
+    fs = tr.scratch  # the one-trial step (step_code.py), as single.py calls it
+    from lstmsim.fast.step_code import forward
+
+    one = _calling(forward, 3)
+    sig = (typeof(fs.spec), typeof(fs.Z), typeof(tr.net.W_o))
+    one.compile(sig)
+    ir = one.inspect_llvm(sig)
+    assert "define" in ir and "prefer-vector-width" not in ir
+
+
 @pytest.mark.parametrize("task,over,n", LANE_CASES, ids=_ids(LANE_CASES))
 def test_lanes_give_each_trial_what_it_gets_alone(task, over, n):
     from lstmsim.training import Training

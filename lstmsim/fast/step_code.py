@@ -206,7 +206,7 @@ _CALLING = {}
 
 
 def _compile(kind: str, spec_type):
-    f = build("step_code", _SOURCES, kind, spec_type)
+    f = build("step_code", _SOURCES, kind, spec_type, wide=False)
     if _sizes(_dims_from_type(spec_type))[5] <= UNROLL_MAX_SOURCES:
         return f
     # big nets: the overloads inline only a call (inlining the whole step's IR took Numba over

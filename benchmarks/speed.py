@@ -18,8 +18,9 @@
 
 Rates are steps per CPU second of the process (time.process_time): on a shared machine they are
 far less disturbed by other jobs than wall time; wall-time rates are printed beside them. Each is
-the best of `repeats`. The C simulator's rate (target 1) is the issue's measurement on this machine
-class, not re-measured here.
+the best of `repeats`. The C simulator's rate (target 1) is the issue's measurement, made on the
+project's machine of the time (AMD EPYC, Zen 4), not re-measured here (its code is not available
+here); on another CPU the target's 1.3 x is therefore only estimated by this figure.
 Figure 2 also gives the ratio measured in pairs of back-to-back runs (`pairs`, default 10), whose
 median is steadier than the ratio of two best-of figures measured minutes apart; and that median
 at T = 500 and 1000, combined with T = 100's in the proportions of Table 7's steps (its rows
@@ -50,7 +51,7 @@ from lstmsim.kernel import make_scratch
 from lstmsim.train_loop import run_chunk
 from lstmsim.training import Training
 
-C_SIMULATOR = 7.5e6  # the authors' C simulator, adding T=100, this machine class (issue 7)
+C_SIMULATOR = 7.5e6  # the authors' C simulator, adding T=100, issue 7's machine (AMD Zen 4)
 TARGET_SINGLE = 1.3 * C_SIMULATOR
 TARGET_LANES = 2.5
 TARGET_CORES = 1.9

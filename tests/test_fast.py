@@ -364,14 +364,6 @@ def _host_has_avx512():
     return bool(ll.get_host_cpu_features().get("avx512f"))
 
 
-def _calling(kernel, n_args):
-    """A jitted function that calls `kernel` with its n_args arguments (its code is linked in)."""
-    names = ", ".join(f"a{i}" for i in range(n_args))
-    scope = {"kernel": kernel}
-    exec(f"def call({names}):\n    return kernel({names})\n", scope)
-    return njit(error_model="numpy")(scope["call"])
-
-
 def test_the_lanes_generated_code_is_marked_for_512_bit_vectors_and_one_trials_is_not():
     """vector_width.py: LLVM's models of Intel's AVX-512 server cores prefer 256-bit vectors, so
     the lane step ran as two halves of 4 lanes; the lane kernel's functions are marked for
@@ -380,6 +372,7 @@ def test_the_lanes_generated_code_is_marked_for_512_bit_vectors_and_one_trials_i
     from numba import typeof
 
     from lstmsim.fast import unrolled
+    from lstmsim.fast.step_code import _calling
     from lstmsim.training import Training
 
     tr = Training(config.load("adding", dict(T=20, progress="none")))
@@ -389,8 +382,8 @@ def test_the_lanes_generated_code_is_marked_for_512_bit_vectors_and_one_trials_i
     lane = dict(step=(unrolled.step, (spec, Z)), tick=(unrolled.tick, (spec, Z)),
                 partials=(unrolled.partials, (spec, Z)),
                 backward=(unrolled.backward_written, (spec, Z)))
-    for name, (kernel, args) in lane.items():
-        probe = _calling(kernel, len(args))
+    for name, (kernel, args) in lane.items():  # each called from a jitted function, whose
+        probe = njit(error_model="numpy")(_calling(kernel, name))  # code has the kernel's linked in
         sig = tuple(typeof(a) for a in args)
         probe.compile(sig)
         assert '"prefer-vector-width"="512"' in probe.inspect_llvm(sig), name
@@ -399,7 +392,7 @@ def test_the_lanes_generated_code_is_marked_for_512_bit_vectors_and_one_trials_i
     fs = tr.scratch  # the one-trial step (step_code.py), as single.py calls it
     from lstmsim.fast.step_code import forward
 
-    one = _calling(forward, 3)
+    one = njit(error_model="numpy")(_calling(forward, "forward"))
     sig = (typeof(fs.spec), typeof(fs.Z), typeof(tr.net.W_o))
     one.compile(sig)
     ir = one.inspect_llvm(sig)

@@ -1,7 +1,7 @@
-"""benchmarks/speed.py's only=paired mode (issue 7): its options reach paired_ratio, every round
-is printed with its median and target 2's verdict, and a bad `only=` is refused with one line and
-exit code 2. paired_ratio itself (which times the kernels) is replaced by a fake here: the suite
-does not time anything."""
+"""benchmarks/speed.py's only=paired mode and benchmarks/c_estimate.py (issue 7): their options
+reach the measuring functions, every round is printed with its figures and the target's verdict,
+and bad input is refused with one line and exit code 2. The measuring functions (which time the
+kernels) are replaced by fakes here: the suite does not time anything."""
 
 from __future__ import annotations
 
@@ -54,3 +54,49 @@ def test_a_bad_only_is_refused_with_one_line_and_exit_2():
     assert out.stdout == ""
     assert out.stderr.strip().splitlines() == [
         "speed.py: only='lanes': the one choice is only=paired"]
+
+
+# benchmarks/c_estimate.py: target 1 on a CPU where the C simulator was not measured
+
+@pytest.fixture
+def estimate(monkeypatch):
+    monkeypatch.syspath_prepend(BENCH)
+    import c_estimate as module
+
+    return module
+
+
+def test_the_estimate_scales_the_c_simulator_by_the_old_loop(estimate, monkeypatch, capsys,
+                                                             tmp_path):
+    """Each round sets the CLI path against the old loop; the C simulator here is 7.5 x the old
+    loop's rate here over its 5.18 on the Zen 4; the verdict is the median ratio against
+    1.3 x 7.5 / 5.18."""
+    (tmp_path / "lstmsim").mkdir()
+    (tmp_path / "lstmsim" / "kernel.py").write_text("")
+    olds, clis = iter([5.18e6, 4.0e6, 4.5e6]), iter([9.0e6, 7.0e6, 9.9e6])
+    calls = []
+    monkeypatch.setattr(estimate, "old_rate", lambda d, n: calls.append((d, n)) or next(olds))
+    monkeypatch.setattr(estimate, "cli_rate", lambda n: calls.append(n) or next(clis))
+    estimate.main([str(tmp_path), "rounds=3", "sequences=500", "cli_sequences=900"])
+    assert calls == [(str(tmp_path), 500), 900] * 3
+    out = capsys.readouterr().out
+    assert "round 1: old loop  5.18 (Zen 4: 5.18), so the C simulator ~7.50 here and 1.3 x " \
+           "~9.75; CLI path  9.00 = 1.74 x the old loop" in out
+    assert "round 2: old loop  4.00 (Zen 4: 5.18), so the C simulator ~5.79 here" in out
+    assert "median 1.75 x the old loop (range 1.74-2.20); target 1 by the estimate: 1.88 x -> " \
+           "BELOW" in out
+    assert estimate.summary([1.9, 2.0]).endswith("1.88 x -> OK")
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "give one DIR, the checkout before issue 7 (git archive fa0359d | tar -x -C DIR)"),
+    (["."], "'.' holds no lstmsim/kernel.py: not a checkout of lstmsim"),
+    (["..", "rounds=0"], "rounds='0': must be a whole number >= 1"),
+    (["..", "T=5"], "unknown option 'T'; the options are rounds, sequences, cli_sequences"),
+])
+def test_bad_estimate_input_is_one_line_and_exit_2(args, message):
+    out = subprocess.run([sys.executable, os.path.join(BENCH, "c_estimate.py"), *args],
+                         capture_output=True, text=True, cwd=BENCH)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.strip().splitlines() == [f"c_estimate.py: {message}"]

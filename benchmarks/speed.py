@@ -11,6 +11,8 @@
      their own single-trial loops;
   3. two cores: the same lane run in two processes at once, against one process alone (wall time,
      the target's figure; and per CPU second of each process, which other jobs do not disturb);
+     and, timed the same way, a loop of arithmetic alone: what the machine's two cores allow
+     (two_cores.py);
   4. start-up: wall time of `python -m lstmsim task=adding max_sequences=1 test_size=1` with a
      warm cache (an upper bound on the time to the first training step), and that step alone;
   5. (opt-in, table7=yes: ~10 minutes of both cores) the headline: wall time of
@@ -44,6 +46,7 @@ import sys
 import time
 from pathlib import Path
 
+import two_cores
 from common import cpu_name
 
 from lstmsim import config
@@ -55,6 +58,7 @@ C_SIMULATOR = 7.5e6  # the authors' C simulator, adding T=100, issue 7's machine
 TARGET_SINGLE = 1.3 * C_SIMULATOR
 TARGET_LANES = 2.5
 TARGET_CORES = 1.9
+CEILING_ROUNDS = 10**9  # two_cores.spin: ~3 s a run on the 2026 machines
 TARGET_START = 1.0
 TARGET_TABLE7 = 15 * 60.0
 
@@ -224,36 +228,6 @@ def cli_path(n):
         return rate
 
 
-def two_processes(n, n_lanes, repeats):
-    """Aggregate rate of the lane run in two processes at once, and in one (best of `repeats`
-    each): ((wall-time rate one, two), (CPU-time rate one, two)). Each process compiles/loads
-    first, then waits for a common start time, so that the timed parts overlap entirely: the
-    wall-time aggregate is the sum of the steps over the longest of the timed parts (the target's
-    figure); the CPU-time aggregate is the sum of each process's steps per CPU second of its own,
-    which shows what running side by side costs each process (shared caches, memory, clock)
-    without the time other jobs on a shared machine take from it."""
-    code = ("import sys, time, json; sys.path.insert(0, %r); import speed; "
-            "speed.lanes_run('adding', 5, %d, T=100); x = speed.lanes_setup('adding', %d, %d, T=100); "
-            "go = float(sys.argv[1]); time.sleep(max(0.0, go - time.time())); "
-            "t0, c0 = time.perf_counter(), time.process_time(); s = speed.lanes_go(x); "
-            "print(json.dumps([s, time.perf_counter() - t0, time.process_time() - c0]))"
-            % (os.path.dirname(os.path.abspath(__file__)), n_lanes, n, n_lanes))
-    env = dict(os.environ, NUMBA_NUM_THREADS="1")
-
-    def run(k):
-        go = time.time() + 4.0  # after every process has imported and loaded the kernel
-        procs = [subprocess.Popen([sys.executable, "-c", code, str(go)], stdout=subprocess.PIPE,
-                                  env=env) for _ in range(k)]
-        outs = [json.loads(p.communicate()[0].decode().strip().splitlines()[-1]) for p in procs]
-        return sum(o[0] for o in outs) / max(o[1] for o in outs), sum(o[0] / o[2] for o in outs)
-    ones, twos = [], []
-    for _ in range(repeats):  # alternating, so that a slow spell of the host hits both alike
-        ones.append(run(1))
-        twos.append(run(2))
-    best = lambda runs, i: max(r[i] for r in runs)  # noqa: E731
-    return (best(ones, 0), best(twos, 0)), (best(ones, 1), best(twos, 1))
-
-
 def startup():
     """Wall seconds of a whole warm run of 1 sequence, and of the in-process first step."""
     import tempfile
@@ -388,13 +362,16 @@ def main(argv):
     if "cores" not in skip:
         print("\n3. two cores (two processes, each the lane run of 2.; wall time, then CPU time)")
         # long enough (a few seconds) that start-up skew does not matter
-        (one, two), (one_cpu, two_cpu) = two_processes(int(opts.get("cores_sequences", 20 * m)),
-                                                       n_lanes, repeats)
+        (one, two), (one_cpu, two_cpu) = two_cores.lanes(int(opts.get("cores_sequences", 20 * m)),
+                                                         n_lanes, repeats)
         print(f"   one process [{one / M:6.2f}], two at once [{two / M:6.2f}] = {two / one:.2f} x; "
               f"target {TARGET_CORES} x -> {'OK' if two >= TARGET_CORES * one else 'BELOW'}")
         print(f"   per CPU second of each process: one {one_cpu / M:6.2f}, two at once "
               f"{two_cpu / M:6.2f} = {two_cpu / one_cpu:.2f} x (the cost of sharing the machine's "
               "caches and memory, without other jobs' share of the cores)")
+        (a_one, a_two), _ = two_cores.arithmetic(CEILING_ROUNDS, repeats)
+        print(f"   the machine's ceiling, a loop of arithmetic alone (two_cores.spin) timed the same "
+              f"way: two at once = {a_two / a_one:.2f} x one")
 
     if "startup" not in skip:
         print("\n4. start-up with a warm cache (wall time)")

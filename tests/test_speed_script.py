@@ -100,3 +100,47 @@ def test_bad_estimate_input_is_one_line_and_exit_2(args, message):
     assert out.returncode == 2
     assert out.stdout == ""
     assert out.stderr.strip().splitlines() == [f"c_estimate.py: {message}"]
+
+
+# benchmarks/two_cores.py: target 3 and the machine's ceiling
+
+@pytest.fixture
+def cores(monkeypatch):
+    monkeypatch.syspath_prepend(BENCH)
+    import two_cores as module
+
+    monkeypatch.setattr(module, "START_DELAY", 0.0)
+    return module
+
+
+def test_processes_at_once_start_together_and_their_rates_add_up(cores, tmp_path):
+    """Each process gets the common start time and reports [steps, wall, CPU] as its last line;
+    the wall-time aggregate is all the steps over the longest wall time, the CPU-time aggregate
+    the sum of the processes' own rates."""
+    code = f"""
+import json, os, sys, time
+assert abs(float(sys.argv[1]) - time.time()) < 60
+try:
+    os.mkdir({str(tmp_path / "first")!r})  # the first process to get here
+    k = 0
+except FileExistsError:
+    k = 1
+print("other output")
+print(json.dumps([100 * (1 + k), 2.0 + k, 1.0 + k]))
+"""
+    assert cores.at_once(code, 2) == (300 / 3.0, 100 / 1.0 + 200 / 2.0)
+    assert cores.at_once(code, 1) == (200 / 3.0, 100.0)  # "first" exists now
+
+
+def test_one_and_two_alternate_and_keep_the_best(cores, monkeypatch):
+    calls, figures = [], iter([(1.0, 5.0), (2.0, 6.0), (3.0, 4.0), (1.5, 9.0)])
+    monkeypatch.setattr(cores, "at_once", lambda code, k: calls.append(k) or next(figures))
+    assert cores.one_and_two("code", 2) == ((3.0, 2.0), (5.0, 9.0))
+    assert calls == [1, 2, 1, 2]
+
+
+def test_spin_is_eight_multiply_add_chains(cores):
+    a = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    for _ in range(1000):
+        a = [x * 0.9999999 + 1e-7 for x in a]
+    assert cores.spin(1000) == sum(a[1:], a[0])

@@ -23,29 +23,19 @@ Usage: python benchmarks/c_estimate.py DIR [rounds=6] [sequences=20000] [cli_seq
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 
-from speed import C_SIMULATOR, cli_path
+from speed import C_SIMULATOR, cli_path, older_checkout
 
 OLD_ON_ZEN4 = 5.18e6  # fa0359d's loop on the Zen 4, where the C simulator ran at C_SIMULATOR
 TARGET_RATIO = 1.3 * C_SIMULATOR / OLD_ON_ZEN4  # CLI path over the old loop, on any CPU
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def old_rate(checkout: str, n: int) -> float:
-    """Steps per CPU second of the old checkout's loop (speed.single, best of 3), in a process
-    that imports lstmsim from the checkout."""
-    code = ("import sys, json; sys.path.insert(0, %r); sys.path.insert(0, %r); import speed; "
-            "print(json.dumps(speed.single('adding', %d, 3, T=100)))" % (checkout, HERE, n))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=checkout))
-    if out.returncode != 0:
-        raise RuntimeError(f"the old checkout's loop failed: {out.stderr.strip()[-300:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])[0]
+    """Steps per CPU second of the old checkout's loop (best of 3)."""
+    return older_checkout(checkout, n, 3)[0]
 
 
 def cli_rate(n: int) -> float:

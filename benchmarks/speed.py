@@ -22,7 +22,8 @@ Rates are steps per CPU second of the process (time.process_time): on a shared m
 far less disturbed by other jobs than wall time; wall-time rates are printed beside them. Each is
 the best of `repeats`. The C simulator's rate (target 1) is the issue's measurement, made on the
 project's machine of the time (AMD EPYC, Zen 4), not re-measured here (its code is not available
-here); on another CPU the target's 1.3 x is therefore only estimated by this figure.
+here); on another CPU the target's 1.3 x is therefore only estimated by this figure, and
+benchmarks/c_estimate.py estimates the C simulator's rate on this CPU.
 Figure 2 also gives the ratio measured in pairs of back-to-back runs (`pairs`, default 10), whose
 median is steadier than the ratio of two best-of figures measured minutes apart; and that median
 at T = 500 and 1000, combined with T = 100's in the proportions of Table 7's steps (its rows
@@ -203,6 +204,22 @@ def lane_step_alone(n_lanes, ticks, repeats):
     return _best(repeats, make, lambda s: n_lanes * steps(s.spec, s.Z, *rows, ticks, 105))[0]
 
 
+def older_checkout(checkout, n, repeats):
+    """`single('adding', n, repeats, T=100)` of an older checkout of lstmsim (e.g. the one before
+    issue 7), in a process that imports lstmsim from it; RuntimeError if that process fails."""
+    checkout = os.path.realpath(checkout)
+    code = ("import os, sys, json; sys.path.insert(0, %r); sys.path.insert(0, %r); import speed; "
+            "import lstmsim; where = os.path.realpath(lstmsim.__file__); "
+            "assert where.startswith(%r + os.sep), 'lstmsim is imported from ' + where; "
+            "print(json.dumps(speed.single('adding', %d, %d, T=100)))"
+            % (checkout, os.path.dirname(os.path.abspath(__file__)), checkout, n, repeats))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=checkout))
+    if out.returncode != 0:
+        raise RuntimeError(f"the older checkout's loop failed: {out.stderr.strip()[-300:]}")
+    return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def cli_path(n):
     """What `python -m lstmsim task=adding` runs between compiling and testing: runner.train with
     the default trace.h5 writer (per-sequence results, per-step traces, weight snapshots), timed
@@ -298,14 +315,12 @@ def main(argv):
 
     print("\n1. one trial, one core")
     if "baseline" in opts:  # the same loop of an older checkout (e.g. before issue 7), same run
-        code = ("import sys, json; sys.path.insert(0, %r); sys.path.insert(0, %r); import speed; "
-                "print(json.dumps(speed.single('adding', %d, %d, T=100)))"
-                % (opts["baseline"], os.path.dirname(os.path.abspath(__file__)), n, repeats))
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=dict(os.environ, PYTHONPATH=opts["baseline"]))
-        old = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
-        print(f"   adding T=100, {opts['baseline']} (older checkout): "
-              + (f"{old[0] / 1e6:6.2f}  [{old[1] / 1e6:6.2f}]" if old else out.stderr[-300:]))
+        try:
+            old = older_checkout(opts["baseline"], n, repeats)
+            old = f"{old[0] / 1e6:6.2f}  [{old[1] / 1e6:6.2f}]"
+        except RuntimeError as e:
+            old = str(e)
+        print(f"   adding T=100, {opts['baseline']} (older checkout): {old}")
     ref = single("adding", n, repeats, reference=True, T=100)
     fast = single("adding", n, repeats, T=100)
     # the preset's cap (what `python -m lstmsim task=adding` runs): the loop's fixed costs (opening

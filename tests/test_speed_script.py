@@ -144,3 +144,11 @@ def test_spin_is_eight_multiply_add_chains(cores):
     for _ in range(1000):
         a = [x * 0.9999999 + 1e-7 for x in a]
     assert cores.spin(1000) == sum(a[1:], a[0])
+
+
+def test_an_older_checkout_without_lstmsim_is_an_error_not_the_current_code(speed, tmp_path):
+    """speed.py baseline=DIR and c_estimate.py time an older checkout's loop in a process that
+    imports lstmsim from it; where DIR holds none, that process would import the installed one
+    and time the current code under the older checkout's name."""
+    with pytest.raises(RuntimeError, match="lstmsim is imported from "):
+        speed.older_checkout(str(tmp_path), 10, 1)

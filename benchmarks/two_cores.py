@@ -28,6 +28,7 @@ from numba import njit
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 START_DELAY = 4.0  # seconds: after every process has imported and compiled or loaded its code
+SPIN_ROUNDS = 10**9  # ~2.5 s a run of `spin` on the 2026 machines
 
 
 @njit(cache=True)
@@ -86,7 +87,7 @@ def lanes(n: int, n_lanes: int, repeats: int):
     return one_and_two(code, repeats)
 
 
-def arithmetic(n: int, repeats: int):
+def arithmetic(repeats: int, n: int = SPIN_ROUNDS):
     """`spin` of n rounds (8 n multiply-adds counted as steps): the machine's ceiling."""
     code = _timed("import two_cores; two_cores.spin(10)", f"two_cores.spin({n}); s = 8 * {n}")
     return one_and_two(code, repeats)
